@@ -1,0 +1,29 @@
+# Two commands on a fresh machine: `make run` (the whole pipeline) and `make test`.
+# Each creates .venv and installs the pinned versions first if they are missing.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: run test install clean-venv
+
+run: $(STAMP)
+	dvc repro
+
+test: $(STAMP)
+	pytest
+
+install: $(STAMP)
+
+# torch/torchvision are pinned to the builds that lie on this machine's disk (see README).
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@test -d .dvc || (echo "error: .dvc/ missing — run from the repository root of a git clone" && exit 1)
+	touch $(STAMP)
+
+clean-venv:
+	rm -rf $(VENV)

