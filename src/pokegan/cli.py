@@ -1,13 +1,120 @@
-"""`pokegan ...`: commands for people who use trained models."""
+"""`pokegan ...`: commands for people who use trained models.
+
+    pokegan sample models/dcgan_artwork -n 64 -o grid.png
+    pokegan info models/aegan_artwork
+"""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit code 1."""
+
+
+def _generator_path(model: str, name: str = "generator.pt") -> Path:
+    path = Path(model)
+    if path.is_dir():
+        path = path / name
+    if not path.exists():
+        hint = " (train it with `dvc repro train@<variant>` or `make run`)" if "models" in str(path) else ""
+        raise CliError(f"no trained model at {path}{hint}")
+    return path
+
+
+def truncated_latents(n: int, dim: int, seed: int, truncation: float | None = None):
+    """Standard-normal latents from a CPU generator; with ``truncation`` t, every entry with
+    |z| > t is redrawn (the truncation trick: less variety, more typical samples)."""
+    import torch
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, dim, generator=gen)
+    if truncation is not None:
+        if truncation <= 0:
+            raise CliError(f"--truncation must be > 0, got {truncation}")
+        for _ in range(1000):
+            bad = z.abs() > truncation
+            if not bad.any():
+                break
+            z[bad] = torch.randn(int(bad.sum()), generator=gen)
+    return z
+
+
+def cmd_sample(args) -> int:
+    from torchvision.utils import make_grid
+    from PIL import Image
+
+    from pokegan.models.io import load_generator, sample
+
+    if args.n < 1:
+        raise CliError(f"-n must be >= 1, got {args.n}")
+    G, meta = load_generator(_generator_path(args.model))
+    z = truncated_latents(args.n, meta["latent_dim"], args.seed, args.truncation)
+    images = sample(G, args.n, seed=args.seed, latents=z)
+    out = Path(args.output)
+    if args.per_image:
+        out.mkdir(parents=True, exist_ok=True)
+        for i, img in enumerate(images):
+            Image.fromarray(img.permute(1, 2, 0).numpy()).save(out / f"{i:04d}.png")
+        print(f"wrote {len(images)} images to {out}/")
+    else:
+        nrow = args.nrow or max(1, int(round(args.n ** 0.5)))
+        grid = make_grid(images, nrow=nrow, padding=2, pad_value=255)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(grid.permute(1, 2, 0).numpy()).save(out)
+        print(f"wrote a grid of {len(images)} samples to {out}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    model_dir = Path(args.model)
+    if not model_dir.is_dir():
+        raise CliError(f"no model folder at {model_dir}")
+    info_path = model_dir / "info.json"
+    if not info_path.exists():
+        raise CliError(f"{info_path} missing: is {model_dir} a finished training run?")
+    info = json.loads(info_path.read_text())
+    metrics_path = Path("metrics") / f"{model_dir.name}.json"
+    if metrics_path.exists():
+        info["metrics"] = json.loads(metrics_path.read_text())
+    if args.json:
+        print(json.dumps(info, indent=2, sort_keys=True))
+        return 0
+    for key in sorted(info):
+        value = info[key]
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for k in sorted(value):
+                print(f"  {k}: {value[k]}")
+        else:
+            print(f"{key}: {value}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pokegan", description=__doc__)
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = argparse.ArgumentParser(prog="pokegan", description="Use trained pokegan models.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("sample", help="draw samples from a trained generator",
+                       description="Draw samples from a trained generator into a grid or files.")
+    p.add_argument("model", help="model folder (models/<variant>) or a generator .pt file")
+    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("-o", "--output", default="samples.png",
+                   help="grid PNG, or a folder with --per-image (default samples.png)")
+    p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    p.add_argument("--truncation", type=float, default=None,
+                   help="redraw latent entries with |z| above this (e.g. 1.0)")
+    p.add_argument("--per-image", action="store_true", help="write one PNG per sample")
+    p.add_argument("--nrow", type=int, default=None, help="images per grid row")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("info", help="what produced a model: params, epochs, metrics",
+                       description="Print the record of a trained model and its metrics.")
+    p.add_argument("model", help="model folder (models/<variant>)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_info)
     return parser
 
 
@@ -17,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"pokegan {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Figures and the comparison report, made from the files the other stages wrote."""

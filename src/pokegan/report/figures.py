@@ -1,0 +1,94 @@
+"""Matplotlib figures for readers without DVC: curves, losses, side-by-side samples, progress GIFs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # stages run headless
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from pokegan.files import atomic_path  # noqa: E402
+
+
+def _save(fig, out: Path) -> None:
+    with atomic_path(out, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png",
+                    metadata={"Software": None})  # no version stamp: same inputs, same bytes
+    plt.close(fig)
+
+
+def curves_figure(curves: dict[str, pd.DataFrame], out: Path,
+                  columns=(("fid", "FID"), ("kid", "KID"), ("precision", "precision"),
+                           ("recall", "recall"))) -> None:
+    """One panel per metric, metric against epoch, one colour per variant."""
+    fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.4))
+    for ax, (col, label) in zip(np.atleast_1d(axes), columns):
+        for i, (name, df) in enumerate(curves.items()):
+            if col in df and df[col].notna().any():
+                ax.plot(df["epoch"], df[col], marker="o", color=f"C{i}", label=name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.set_title(f"{label} per checkpoint")
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].legend(fontsize=8)
+    _save(fig, out)
+
+
+def losses_figure(logs: dict[str, pd.DataFrame], out: Path) -> None:
+    """Discriminator and generator losses per epoch, one panel per variant."""
+    names = [n for n, df in logs.items() if not df.empty]
+    if not names:
+        return
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        df = logs[name]
+        for col in ("d_loss", "g_loss"):
+            if col in df:
+                ax.plot(df["epoch"], df[col], marker=".", label=col)
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    _save(fig, out)
+
+
+def _strip(images: torch.Tensor) -> np.ndarray:
+    """uint8 N×3×S×S -> one H×W×3 row with a 2-px white gutter."""
+    imgs = images.permute(0, 2, 3, 1).numpy()
+    gutter = np.full((imgs.shape[1], 2, 3), 255, np.uint8)
+    parts = []
+    for img in imgs:
+        parts += [img, gutter]
+    return np.concatenate(parts[:-1], axis=1)
+
+
+def side_by_side(real: torch.Tensor, samples: dict[str, torch.Tensor], out: Path) -> None:
+    """Real images on the first row, then each variant's samples from the same latents."""
+    rows = [("real", real)] + list(samples.items())
+    fig, axes = plt.subplots(len(rows), 1, figsize=(1.1 * real.shape[0], 1.25 * len(rows)),
+                             squeeze=False)
+    for ax, (label, imgs) in zip(axes[:, 0], rows):
+        ax.imshow(_strip(imgs), interpolation="nearest")
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    _save(fig, out)
+
+
+def progress_gif(frames: list[Path], out: Path, ms_per_frame: int = 400) -> None:
+    """The study's 'video of progress': the fixed-latent grid of every epoch as one GIF."""
+    if not frames:
+        return
+    images = [Image.open(p).convert("RGB") for p in frames]
+    images = [im.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+              for im in images]
+    durations = [ms_per_frame] * (len(images) - 1) + [ms_per_frame * 4]  # linger on the last
+    with atomic_path(out, suffix=".gif") as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                       duration=durations, loop=0)

@@ -1,0 +1,61 @@
+"""plots/report.md and the README "Results" section, both generated, never edited by hand."""
+from __future__ import annotations
+
+import os
+import platform
+import re
+from pathlib import Path
+
+from pokegan.report.tables import STUDY_REAL_IS, metrics_table
+
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def machine_description() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def report_markdown(metrics: dict[str, dict], figures: dict[str, str], minutes: dict[str, float],
+                    machine: str, image_prefix: str = "") -> str:
+    """The report body. ``figures`` maps a caption to an image path relative to the report;
+    ``minutes`` maps a stage to the minutes its outputs recorded."""
+    total = sum(minutes.values())
+    lines = [
+        "## Results",
+        "",
+        f"Measured on {machine}; recorded stage time {total:.1f} min "
+        f"({', '.join(f'{k} {v:.1f}' for k, v in minutes.items())}).",
+        "",
+        metrics_table(metrics),
+        "",
+        "FID and KID use the TF-Inception pool3 features (`feature_extractor` in each metrics file) "
+        "against the variant's real, un-augmented set; KID is unbiased and the better number at "
+        "these sample counts. The *study* column is what the original report measured with its "
+        "own hand-written Inception code on 128 real images (its real images scored IS "
+        f"{STUDY_REAL_IS}): another implementation and protocol, **not directly comparable**.",
+        "",
+    ]
+    for caption, path in figures.items():
+        lines += [f"**{caption}**", "", f"![{caption}]({image_prefix}{path})", ""]
+    return "\n".join(lines)
+
+
+def splice_readme(readme: Path, body: str) -> bool:
+    """Replace what stands between the results markers of README.md; False if it has none."""
+    text = readme.read_text()
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        return False
+    new = pattern.sub(lambda _: f"{BEGIN}\n{body.strip()}\n{END}", text)
+    if new != text:
+        from pokegan.files import write_text
+        write_text(readme, new)
+    return True

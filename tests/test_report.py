@@ -1,0 +1,85 @@
+"""The report is built from small fixture metrics; files and table numbers are checked."""
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+
+from pokegan.report import figures
+from pokegan.report.markdown import BEGIN, END, report_markdown, splice_readme
+from pokegan.report.tables import load_metrics, metrics_table
+from pokegan.report.training_logs import read_training_log
+
+
+def _metrics(tmp_path):
+    d = tmp_path / "metrics"
+    d.mkdir()
+    (d / "dcgan_artwork.json").write_text(json.dumps({
+        "fid": 312.345, "kid": 0.3012, "kid_std": 0.0042, "is": None, "precision": 0.1234,
+        "recall": 0.05, "epoch": 10, "samples": 500, "real_samples": 749,
+        "best": {"epoch": 8, "fid": 301.96}}))
+    (d / "aegan_artwork.json").write_text(json.dumps({
+        "fid": 250.0, "kid": 0.2, "kid_std": 0.001, "is": 2.345, "precision": 0.5,
+        "recall": 0.25, "epoch": 6, "samples": 500, "real_samples": 749,
+        "best": {"epoch": 6, "fid": 250.0}}))
+    return load_metrics(d)
+
+
+def test_table_has_one_row_per_variant_with_its_numbers(tmp_path):
+    table = metrics_table(_metrics(tmp_path))
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines()[2:]}
+    assert set(rows) == {"aegan_artwork", "dcgan_artwork"}
+    cells = [c.strip() for c in rows["dcgan_artwork"].split("|")[1:-1]]
+    assert cells[1] == "10" and cells[2] == "312.3"
+    assert cells[3] == "301.2 ± 4.2"           # KID ×10³
+    assert cells[4] == "—"                     # IS null is shown as missing, not 0
+    assert cells[7] == "302.0 (8)"             # best FID and its epoch
+    assert cells[8] == "500 / 749"
+    assert "DCGAN819" in cells[9]
+    assert [c.strip() for c in rows["aegan_artwork"].split("|")[1:-1]][4] == "2.35"
+
+
+def test_report_and_readme_splice(tmp_path):
+    body = report_markdown(_metrics(tmp_path), {"Curves": "report/curves.png"},
+                           {"train": 12.0, "evaluate": 3.5}, "test CPU, 2 cores")
+    assert "15.5 min" in body and "not directly comparable" in body
+    assert "![Curves](report/curves.png)" in body
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\nbefore\n{BEGIN}\nold\n{END}\nafter\n")
+    assert splice_readme(readme, body)
+    text = readme.read_text()
+    assert "old" not in text and "before" in text and "after" in text and "312.3" in text
+    plain = tmp_path / "PLAIN.md"
+    plain.write_text("no markers")
+    assert not splice_readme(plain, body)
+
+
+def test_figures_are_written(tmp_path):
+    curves = {"a": pd.DataFrame({"epoch": [2, 4], "fid": [300.0, 250.0], "kid": [0.3, 0.2],
+                                 "precision": [0.1, 0.2], "recall": [0.0, 0.1]})}
+    figures.curves_figure(curves, tmp_path / "curves.png")
+    real = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
+    figures.side_by_side(real, {"a": real.flip(0)}, tmp_path / "side.png")
+    frames = []
+    for i in range(3):
+        p = tmp_path / f"epoch_{i:04d}.png"
+        Image.fromarray(np.full((8, 8, 3), 80 * i, np.uint8)).save(p)
+        frames.append(p)
+    figures.progress_gif(frames, tmp_path / "progress.gif")
+    for name in ("curves.png", "side.png"):
+        assert Image.open(tmp_path / name).size[0] > 100
+    gif = Image.open(tmp_path / "progress.gif")
+    assert gif.n_frames == 3
+
+
+def test_training_log_reader(tmp_path):
+    m = tmp_path / "plots" / "metrics"
+    m.mkdir(parents=True)
+    (m / "d_loss.tsv").write_text("timestamp\tstep\td_loss\n1\t0\t1.5\n2\t1\t1.2\n")
+    (m / "g_loss.tsv").write_text("timestamp\tstep\tg_loss\n1\t0\t0.7\n2\t1\t0.9\n")
+    log = read_training_log(tmp_path)
+    assert list(log["epoch"]) == [1, 2]
+    assert list(log["g_loss"]) == [0.7, 0.9]
+    figures.losses_figure({"v": log}, tmp_path / "losses.png")
+    assert (tmp_path / "losses.png").stat().st_size > 1000
