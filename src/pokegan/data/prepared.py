@@ -1,0 +1,60 @@
+"""Loading the prepared data written by the augment stage (``data/prepared/<dataset>/``).
+
+Layout per dataset: ``images.npy`` (uint8, N×3×S×S), ``index.csv``
+(row,file,augmentation,species_id,species,type1,type2,colour) and ``meta.json``
+(count, image_size, select, copies, sha256 of images.npy, fingerprint).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from pokegan.data import DataError
+
+
+class PreparedDataMissing(DataError, FileNotFoundError):
+    """The prepared data of a dataset is absent; run `dvc repro augment`."""
+
+
+def prepared_paths(dataset: str, root: str | Path = "data/prepared") -> dict[str, Path]:
+    base = Path(root) / dataset
+    return {"dir": base, "images": base / "images.npy", "index": base / "index.csv",
+            "meta": base / "meta.json"}
+
+
+def load_prepared(dataset: str, root="data/prepared", originals_only=False
+                  ) -> tuple[torch.Tensor, pd.DataFrame, dict]:
+    """(uint8 tensor N×3×S×S on CPU, index DataFrame, meta dict).
+
+    ``originals_only`` keeps the rows whose augmentation is 'original' (the index is
+    re-numbered from 0, its ``row`` column still points into the full images.npy).
+    Raises :class:`PreparedDataMissing` naming the missing path and `dvc repro augment`.
+    """
+    paths = prepared_paths(dataset, root)
+    for key in ("images", "index", "meta"):
+        if not paths[key].exists():
+            available = sorted(p.name for p in Path(root).iterdir() if p.is_dir()) \
+                if Path(root).is_dir() else []
+            raise PreparedDataMissing(
+                f"{paths[key]}: not found — the prepared data for dataset {dataset!r} is missing; "
+                f"run `dvc repro augment` (available datasets: {', '.join(available) or 'none'})")
+    meta = json.loads(paths["meta"].read_text())
+    arr = np.load(paths["images"], mmap_mode=None, allow_pickle=False)
+    index = pd.read_csv(paths["index"], keep_default_na=False,
+                        dtype={"species": str, "type1": str, "type2": str, "colour": str,
+                               "file": str, "augmentation": str})
+    if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[1] != 3:
+        raise DataError(f"{paths['images']}: expected uint8 N×3×S×S, got {arr.dtype} {arr.shape}; "
+                        "run `dvc repro augment`")
+    if len(index) != arr.shape[0]:
+        raise DataError(f"{paths['index']}: {len(index)} rows but {paths['images']} holds "
+                        f"{arr.shape[0]} images; run `dvc repro augment`")
+    if originals_only:
+        keep = (index["augmentation"] == "original").to_numpy()
+        arr = arr[keep]
+        index = index[keep].reset_index(drop=True)
+    return torch.from_numpy(np.ascontiguousarray(arr)), index, meta

@@ -1,0 +1,46 @@
+"""DVC stage `group`: types and dominant colour of every image, plus mosaics and a bar chart.
+
+Reads data/raw and params `group.*`; writes data/groups/groups.csv,
+data/groups/summary.json and plots/groups/ (group_sizes.png/.csv, type_*.png, colour_*.png).
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import pokegan.config
+from pokegan import files
+from pokegan.data import DataError
+from pokegan.data import grouping
+
+
+def main() -> int:
+    try:
+        cfg = pokegan.config.load()
+        t0 = time.time()
+        groups = grouping.build_groups("data/raw", cfg.group.background_threshold)
+        agreement = grouping.colour_agreement(groups)
+        for name, a in agreement.items():
+            print(f"group: {name}: measured colour agrees with the Pokédex colour for "
+                  f"{a['agree']}/{a['images']} images ({a['percent']}%)")
+        with files.atomic_dir("plots/groups") as plots:
+            written = grouping.write_plots(groups, "data/raw", plots, cfg.group.mosaic_tiles,
+                                           cfg.group.min_group_size)
+        with files.atomic_dir("data/groups") as out:
+            groups.to_csv(out / "groups.csv", index=False, lineterminator="\n")
+            files.write_json(out / "summary.json", {
+                "images": groups.groupby("dataset").size().to_dict(),
+                "colour_agreement": agreement,
+                "colours": {n: g["colour"].value_counts().to_dict()
+                            for n, g in groups.groupby("dataset")},
+                "plots": written, "seconds": round(time.time() - t0, 2)})
+        print(f"group: {len(groups)} images grouped, {len(written)} plot files in "
+              f"{time.time() - t0:.1f} s")
+    except (pokegan.config.ConfigError, DataError) as exc:
+        print(f"group: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
