@@ -1,0 +1,60 @@
+"""Small building blocks shared by the DCGAN and AEGAN networks."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
+
+BASE_CHANNELS = 64   # width of the layer next to the image; doubles per halving of the size
+
+
+def num_stages(image_size: int) -> int:
+    """Stride-2 stages between a 4×4 map and the image: 3 for 32 px, 4 for 64, 5 for 128."""
+    n = int(math.log2(image_size)) - 2
+    if n < 1 or 4 * 2 ** n != image_size:
+        raise ValueError(f"image_size must be a power of two >= 8, got {image_size}")
+    return n
+
+
+def widths(image_size: int, base: int = BASE_CHANNELS) -> list[int]:
+    """Channels from the image side to the 4×4 side: 64 px → [64, 128, 256, 512]."""
+    return [base * 2 ** i for i in range(num_stages(image_size))]
+
+
+def maybe_sn(layer: nn.Module, on: bool) -> nn.Module:
+    """Wrap ``layer`` in spectral normalisation when ``on``."""
+    return _spectral_norm(layer) if on else layer
+
+
+def down_block(c_in: int, c_out: int, kernel: int, *, sn: bool, bn: bool) -> list[nn.Module]:
+    """Stride-2 conv (halves the size) + optional BatchNorm + LeakyReLU(0.2)."""
+    layers = [maybe_sn(nn.Conv2d(c_in, c_out, kernel, 2, 1, bias=not bn), sn)]
+    if bn:
+        layers.append(nn.BatchNorm2d(c_out))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return layers
+
+
+def up_block(c_in: int, c_out: int, kernel: int) -> list[nn.Module]:
+    """Stride-2 transposed conv (doubles the size) + BatchNorm + ReLU."""
+    return [nn.ConvTranspose2d(c_in, c_out, kernel, 2, 1, bias=False),
+            nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+@torch.no_grad()
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN initialisation: conv/linear weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0.
+
+    Under spectral norm the raw weight lives in ``parametrizations.weight.original``.
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            weight = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
+            nn.init.normal_(weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)

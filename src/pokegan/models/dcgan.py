@@ -1,0 +1,54 @@
+"""DCGAN generator and discriminator (seed/SUMMARY.md §1), sized by ``image_size``.
+
+64 px:  G  z(128) → 512×4×4 → 256×8×8 → 128×16×16 → 64×32×32 → 3×64×64 (tanh)
+        D  3×64×64 → 64×32×32 → 128×16×16 → 256×8×8 → 512×4×4 → 1 logit
+32 px drops the widest stage, 128 px adds a 1024-channel one. ``kwargs`` holds the constructor
+arguments, so a saved state_dict plus that plain dict rebuilds the network without pickling it.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .blocks import dcgan_init, down_block, maybe_sn, up_block, widths
+
+
+class Generator(nn.Module):
+    def __init__(self, latent_dim: int = 128, image_size: int = 64, kernel_size: int = 4):
+        super().__init__()
+        self.kwargs = dict(latent_dim=latent_dim, image_size=image_size, kernel_size=kernel_size)
+        self.latent_dim, self.image_size = latent_dim, image_size
+        ch = widths(image_size)[::-1]                       # 64 px: [512, 256, 128, 64]
+        layers = [nn.ConvTranspose2d(latent_dim, ch[0], kernel_size, 1, 0, bias=False),
+                  nn.BatchNorm2d(ch[0]), nn.ReLU(inplace=True)]   # 1×1 → 4×4
+        for c_in, c_out in zip(ch, ch[1:]):
+            layers += up_block(c_in, c_out, kernel_size)
+        layers += [nn.ConvTranspose2d(ch[-1], 3, kernel_size, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        dcgan_init(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
+
+
+class Discriminator(nn.Module):
+    """Stride-2 convs with LeakyReLU(0.2) and one logit (use BCE-with-logits).
+
+    With ``spectral_norm`` every conv is spectrally normalised and there is no BatchNorm
+    (SN-GAN style); without it the inner convs get BatchNorm, as in the original DCGAN.
+    """
+
+    def __init__(self, image_size: int = 64, kernel_size: int = 4, spectral_norm: bool = True):
+        super().__init__()
+        self.kwargs = dict(image_size=image_size, kernel_size=kernel_size, spectral_norm=spectral_norm)
+        ch = [3] + widths(image_size)                       # 64 px: [3, 64, 128, 256, 512]
+        layers = []
+        for i, (c_in, c_out) in enumerate(zip(ch, ch[1:])):
+            layers += down_block(c_in, c_out, kernel_size, sn=spectral_norm,
+                                 bn=not spectral_norm and i > 0)
+        layers.append(maybe_sn(nn.Conv2d(ch[-1], 1, kernel_size, 1, 0), spectral_norm))  # 4×4 → 1×1
+        self.net = nn.Sequential(*layers)
+        dcgan_init(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).flatten()

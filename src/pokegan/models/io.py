@@ -1,0 +1,157 @@
+"""Saving, loading and sampling trained networks — the API other stages and the CLI use.
+
+Files hold only tensors and plain data (``torch.load(weights_only=True)`` reads them):
+
+* ``models/<variant>/generator.pt`` / ``encoder.pt``: ``{"format": "pokegan-model", "class",
+  "kwargs", "state_dict", "meta"}``
+* ``models/<variant>/checkpoints/epoch_XXXX.pt``: ``{"format": "pokegan-checkpoint",
+  "models": {role: {"class", "kwargs", "state_dict"}}, "meta", "epoch", ...}`` (see
+  :mod:`pokegan.training.checkpoint` for the training state it also carries).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import CLASSES
+
+MODEL_FORMAT = "pokegan-model"
+CHECKPOINT_FORMAT = "pokegan-checkpoint"
+_CKPT_RE = re.compile(r"^epoch_(\d+)\.pt$")
+
+
+class ModelFileError(RuntimeError):
+    """A model or checkpoint file that is missing, unreadable or not what was asked for."""
+
+
+class ModelFileNotFound(ModelFileError, FileNotFoundError):
+    pass
+
+
+# --------------------------------------------------------------------------- packing
+def pack(module: nn.Module) -> dict[str, Any]:
+    """Plain-data form of a network: class name, constructor kwargs, CPU state_dict."""
+    name = type(module).__name__
+    if CLASSES.get(name) is not type(module):
+        raise TypeError(f"{name} is not a pokegan network")
+    return {"class": name, "kwargs": dict(module.kwargs),
+            "state_dict": {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}}
+
+
+def unpack(entry: dict[str, Any], where: str = "") -> nn.Module:
+    """Rebuild a network from :func:`pack`'s output (eval mode, on CPU)."""
+    try:
+        cls = CLASSES[entry["class"]]
+        module = cls(**entry["kwargs"])
+        module.load_state_dict(entry["state_dict"])
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise ModelFileError(f"{where}: cannot rebuild the network: {exc}") from exc
+    return module.eval()
+
+
+def save_model(path: str | Path, module: nn.Module, meta: dict[str, Any]) -> None:
+    """Write one network (generator.pt / encoder.pt) atomically."""
+    from pokegan.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save({"format": MODEL_FORMAT, **pack(module), "meta": dict(meta)}, tmp)
+
+
+def read_file(path: str | Path, map_location="cpu", mmap: bool = False) -> dict[str, Any]:
+    """``torch.load`` a pokegan file safely, turning every failure into a :class:`ModelFileError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileNotFound(f"{path}: no such model file")
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+    except Exception as exc:  # truncated zip, garbage, pickled classes, ...
+        raise ModelFileError(f"{path}: unreadable or corrupt ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(obj, dict) or obj.get("format") not in (MODEL_FORMAT, CHECKPOINT_FORMAT):
+        raise ModelFileError(f"{path}: not a pokegan model or checkpoint file")
+    return obj
+
+
+def _load_role(path, role: str, cls_name: str, map_location) -> tuple[nn.Module, dict]:
+    path = Path(path)
+    if path.is_dir():
+        path = path / ("generator.pt" if role == "G" else "encoder.pt")
+    obj = read_file(path, map_location)
+    if obj["format"] == CHECKPOINT_FORMAT:
+        entry = obj.get("models", {}).get(role)
+        if entry is None:
+            raise ModelFileError(f"{path}: checkpoint holds no {cls_name} "
+                                 f"(networks: {', '.join(obj.get('models', {}))})")
+        meta = {**obj.get("meta", {}), "epoch": obj.get("epoch"), "images_seen": obj.get("images_seen")}
+    else:
+        entry, meta = obj, dict(obj.get("meta", {}))
+    if entry.get("class") != cls_name:
+        raise ModelFileError(f"{path}: holds a {entry.get('class')}, not a {cls_name}")
+    module = unpack(entry, str(path))
+    kw = entry["kwargs"]
+    meta.setdefault("latent_dim", kw.get("latent_dim"))
+    meta.setdefault("image_size", kw.get("image_size"))
+    meta["path"] = str(path)
+    return module, meta
+
+
+# --------------------------------------------------------------------------- public API
+def load_generator(path, map_location="cpu") -> tuple[nn.Module, dict]:
+    """G in eval mode + meta dict (model, latent_dim, image_size, epoch, images_seen, variant,
+    config, fingerprint, ...). ``path``: generator.pt, a checkpoint, or a models/<variant> folder.
+    Raises :class:`ModelFileError` (a :class:`FileNotFoundError` when missing) naming the file."""
+    return _load_role(path, "G", "Generator", map_location)
+
+
+def load_encoder(path, map_location="cpu") -> tuple[nn.Module, dict]:
+    """AEGAN's E in eval mode + meta; ``path``: encoder.pt, an AEGAN checkpoint or its folder."""
+    return _load_role(path, "E", "Encoder", map_location)
+
+
+def list_checkpoints(model_dir) -> list[tuple[int, Path]]:
+    """``(epoch, path)`` of every ``epoch_XXXX.pt`` in ``model_dir/checkpoints`` (or in
+    ``model_dir`` itself), sorted by epoch. Files are not opened."""
+    model_dir = Path(model_dir)
+    folder = model_dir / "checkpoints" if (model_dir / "checkpoints").is_dir() else model_dir
+    if not folder.is_dir():
+        return []
+    found = []
+    for p in folder.iterdir():
+        m = _CKPT_RE.match(p.name)
+        if m and p.is_file():
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] floats → uint8 [0, 255] on the CPU."""
+    return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+
+
+@torch.no_grad()
+def sample(G: nn.Module, n: int, seed: int, batch_size: int = 64, device="cpu",
+           latents: torch.Tensor | None = None) -> torch.Tensor:
+    """``n`` samples as uint8 N×3×S×S on the CPU, G in eval mode (its mode is restored after).
+
+    Latents come from a CPU ``torch.Generator`` seeded with ``seed`` (or are given), so the
+    latents — and the images — do not depend on ``batch_size`` or the device. G is moved to
+    ``device``.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    latent_dim = G.latent_dim
+    if latents is None:
+        latents = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+    if latents.shape != (n, latent_dim):
+        raise ValueError(f"latents must be {n}×{latent_dim}, got {tuple(latents.shape)}")
+    was_training = G.training
+    G.to(device).eval()
+    try:
+        out = [to_uint8(G(latents[i:i + batch_size].to(device)))
+               for i in range(0, n, batch_size)]
+    finally:
+        G.train(was_training)
+    return torch.cat(out)

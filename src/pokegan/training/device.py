@@ -1,0 +1,59 @@
+"""Choosing the device and the numeric precision of a run."""
+from __future__ import annotations
+
+import contextlib
+import platform
+from pathlib import Path
+
+import torch
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` → cuda, then mps, then cpu; a forced device that is missing is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device: cuda requested but torch sees no CUDA GPU")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise RuntimeError("device: mps requested but torch sees no Apple GPU")
+    return torch.device(name)
+
+
+def cpu_supports_bf16() -> bool:
+    """True when the CPU has native bf16 arithmetic (AVX512-BF16 / AMX on x86, or what oneDNN
+    reports), where bf16 autocast is faster than fp32; emulated bf16 would be slower."""
+    flags = ""
+    with contextlib.suppress(OSError):
+        if platform.system() == "Linux":
+            flags = Path("/proc/cpuinfo").read_text()
+    if "avx512_bf16" in flags or "amx_bf16" in flags:
+        return True
+    if flags:  # Linux x86 without the flags: bf16 would be emulated
+        return False
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """``auto`` → ``bf16`` where the hardware does bf16 natively (CPU flags above, CUDA with
+    bf16 support), else ``fp32``. ``fp32`` / ``bf16`` force it."""
+    if name != "auto":
+        return name
+    if device.type == "cpu":
+        return "bf16" if cpu_supports_bf16() else "fp32"
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "fp32"
+
+
+def autocast(device: torch.device, precision: str):
+    """The autocast context for a forward pass (a no-op for fp32)."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()

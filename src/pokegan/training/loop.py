@@ -1,0 +1,255 @@
+"""The training loop every variant shares: data on the device, per-epoch logs, grids,
+checkpoints and resume. The per-variant part is one step function (:mod:`.steps`).
+
+Reproducibility: the networks are initialised from ``seed``; the data order of epoch ``e`` is a
+permutation drawn from ``seed`` and ``e`` alone; every other random draw comes from one
+``torch.Generator`` whose state is checkpointed. So on the CPU a run killed and resumed from
+its last checkpoint ends bit-identical to an uninterrupted one (same machine, same threads).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from tqdm import tqdm
+
+from pokegan.config import TrainConfig
+from pokegan.files import atomic_path, fingerprint, library_versions, write_json
+from pokegan.models import build_models
+from pokegan.models.io import save_model, to_uint8
+
+from .checkpoint import (checkpoint_path, find_resume, non_finite, restore_rng, save_checkpoint,
+                         stale_checkpoints)
+from .device import resolve_device, resolve_precision
+from .steps import STEPS, StepContext, make_optimizers
+
+# Keys that do not change the weights a run produces (so changing them keeps its checkpoints).
+# device/precision are replaced by what they resolve to.
+NOT_IN_FINGERPRINT = ("epochs", "checkpoint_every", "grid_size", "device", "precision")
+LOGGED = ("d_loss", "g_loss", "d_real", "d_fake", "dz_loss", "g_adv_x", "g_adv_z", "rec_x", "rec_z")
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+class TrainingDiverged(FloatingPointError):
+    """A loss became NaN/inf; the message names variant, epoch and step."""
+
+
+def run_fingerprint(cfg: TrainConfig, data_fingerprint: str, device: torch.device, precision: str) -> str:
+    params = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_IN_FINGERPRINT}
+    return fingerprint({"params": params, "data": data_fingerprint, "device": device.type,
+                        "precision": precision, "format": 1})
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The data order of one epoch, from ``seed`` and ``epoch`` alone (CPU)."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+def grid_latents(cfg: TrainConfig) -> torch.Tensor:
+    """The fixed latents of the per-epoch grid (independent of the training RNG)."""
+    return torch.randn(cfg.grid_size, cfg.latent_dim,
+                       generator=torch.Generator().manual_seed(cfg.seed + 7_777))
+
+
+def check_images(images: torch.Tensor, cfg: TrainConfig) -> None:
+    s = cfg.image_size
+    if images.dtype != torch.uint8 or images.ndim != 4 or tuple(images.shape[1:]) != (3, s, s):
+        raise ValueError(f"training images must be uint8 N×3×{s}×{s}, got {images.dtype} "
+                         f"{tuple(images.shape)}")
+    if images.shape[0] < 2:
+        raise ValueError(f"need at least 2 training images, got {images.shape[0]}")
+
+
+@torch.no_grad()
+def save_grid(G, z: torch.Tensor, path: Path, device: torch.device) -> None:
+    from PIL import Image
+    from torchvision.utils import make_grid
+
+    was = G.training
+    G.eval()
+    imgs = to_uint8(G(z.to(device)))
+    G.train(was)
+    grid = make_grid(imgs, nrow=max(1, int(math.ceil(math.sqrt(len(imgs))))), padding=2, pad_value=255)
+    with atomic_path(path, suffix=".png") as tmp:
+        Image.fromarray(grid.permute(1, 2, 0).numpy()).save(tmp, format="PNG")
+
+
+def _grid_path(model_dir: Path, epoch: int) -> Path:
+    return model_dir / "grids" / f"epoch_{epoch:04d}.png"
+
+
+def _publish_grid(model_dir: Path, plots_dir: Path | None, epoch: int) -> None:
+    """Copy the grid of ``epoch`` to ``plots_dir/samples.png``."""
+    if plots_dir is not None:
+        with atomic_path(plots_dir / "samples.png", suffix=".png") as tmp:
+            shutil.copyfile(_grid_path(model_dir, epoch), tmp)
+
+
+class _Live:
+    """Thin DVCLive wrapper (no-op without a folder): one step per epoch."""
+
+    def __init__(self, folder: Path | None):
+        self.live = None
+        if folder is not None:
+            from dvclive import Live
+            self.live = Live(dir=str(folder), dvcyaml=False, save_dvc_exp=False, report=None)
+
+    def log(self, entry: dict) -> None:
+        if self.live is None:
+            return
+        self.live.step = entry["epoch"]
+        for key in LOGGED + ("images_seen",):
+            if key in entry:
+                self.live.log_metric(key, entry[key])
+        self.live.next_step()
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.end()
+
+
+def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerprint: str,
+          model_dir: str | Path, plots_dir: str | Path | None = None, progress: bool = True,
+          log: Callable[[str], None] = _say) -> dict:
+    """Train ``variant`` on ``images`` (uint8 N×3×S×S), resuming from a matching checkpoint.
+
+    Writes ``model_dir/{checkpoints/epoch_XXXX.pt, grids/epoch_XXXX.png, generator.pt,
+    encoder.pt (AEGAN), info.json}`` and, with ``plots_dir``, DVCLive logs and ``samples.png``.
+    Returns the info dict. Raises :class:`TrainingDiverged` on a NaN/inf loss.
+    """
+    started = time.perf_counter()
+    check_images(images, cfg)
+    model_dir = Path(model_dir)
+    plots_dir = Path(plots_dir) if plots_dir is not None else None
+    device = resolve_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
+    fp = run_fingerprint(cfg, data_fingerprint, device, precision)
+    meta = {"variant": variant, "model": cfg.model, "dataset": cfg.dataset,
+            "latent_dim": cfg.latent_dim, "image_size": cfg.image_size,
+            "config": dataclasses.asdict(cfg), "fingerprint": fp,
+            "data_fingerprint": data_fingerprint, "device": device.type, "precision": precision}
+
+    # networks from the seed, then (maybe) the state of an earlier run
+    torch.manual_seed(cfg.seed)
+    nets = {k: v.to(device) for k, v in build_models(
+        cfg.model, latent_dim=cfg.latent_dim, image_size=cfg.image_size,
+        kernel_size=cfg.kernel_size, spectral_norm=cfg.spectral_norm).items()}
+    opts = make_optimizers(cfg, nets)
+    noise = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    generators = {"noise": noise}
+    epoch, images_seen, history, seconds_before = 0, 0, [], 0.0
+    ckpt = find_resume(model_dir, fp, nets.keys(), cfg.epochs, log)
+    if ckpt is not None:
+        for role, net in nets.items():
+            net.load_state_dict(ckpt["models"][role]["state_dict"])
+        for role, opt in opts.items():
+            opt.load_state_dict(ckpt["train"]["optimizers"][role])
+        restore_rng(ckpt["train"]["rng"], generators)
+        epoch, images_seen = ckpt["epoch"], ckpt["images_seen"]
+        history, seconds_before = list(ckpt["history"]), ckpt["train"]["seconds"]
+        log(f"{variant}: resuming from epoch {epoch} ({checkpoint_path(model_dir, epoch)})")
+        del ckpt
+    start_epoch = epoch
+    last_saved = checkpoint_path(model_dir, epoch) if epoch else None
+    for net in nets.values():
+        net.train()
+
+    step_fn = STEPS[cfg.model]
+    ctx = StepContext(cfg, device, precision, noise)
+    data = images.to(device)
+    n = data.shape[0]
+    batch = min(cfg.batch_size, n)
+    steps_per_epoch = n // batch                    # the last incomplete batch is dropped
+    z_grid = grid_latents(cfg)
+    live = _Live(plots_dir)
+    for entry in history:                           # DVC wiped plots_dir: replay earlier epochs
+        live.log(entry)
+    log(f"{variant}: {cfg.model} on {n} images of {cfg.image_size}px, {device.type}/{precision}, "
+        f"{torch.get_num_threads()} threads, epochs {epoch + 1}..{cfg.epochs}, "
+        f"{steps_per_epoch} steps of {batch} per epoch")
+
+    bar = tqdm(total=(cfg.epochs - epoch) * steps_per_epoch, desc=variant, unit="step",
+               disable=not progress, mininterval=1.0, dynamic_ncols=True)
+    t_run, images_run = time.perf_counter(), 0
+    try:
+        while epoch < cfg.epochs:
+            epoch += 1
+            t_epoch = time.perf_counter()
+            order = epoch_order(n, cfg.seed, epoch).to(device)
+            sums: dict[str, float] = {}
+            for step in range(1, steps_per_epoch + 1):
+                real = data[order[(step - 1) * batch: step * batch]].float().div_(127.5).sub_(1.0)
+                out = step_fn(nets, opts, real, ctx)
+                values = dict(zip(out, torch.stack(list(out.values())).float().tolist()))
+                bad = [k for k, v in values.items() if not math.isfinite(v)]
+                if bad:
+                    raise TrainingDiverged(
+                        f"{variant}: non-finite {', '.join(f'{k}={values[k]}' for k in bad)} at "
+                        f"epoch {epoch}, step {step}/{steps_per_epoch}; last good checkpoint: "
+                        f"{last_saved or 'none'} (try a lower lr / lr_d)")
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                images_seen += real.shape[0]
+                images_run += real.shape[0]
+                bar.update(1)
+                if bar.n % 10 == 0 or step == steps_per_epoch:
+                    rate = images_run / max(time.perf_counter() - t_run, 1e-9)
+                    bar.set_postfix_str(f"ep {epoch} {rate:.0f} img/s d {values['d_loss']:.3f} "
+                                        f"g {values['g_loss']:.3f}", refresh=False)
+            entry = {"epoch": epoch, "images_seen": images_seen,
+                     **{k: v / steps_per_epoch for k, v in sums.items()},
+                     "seconds": time.perf_counter() - t_epoch}
+            history.append(entry)
+            live.log(entry)
+            save_grid(nets["G"], z_grid, _grid_path(model_dir, epoch), device)
+            _publish_grid(model_dir, plots_dir, epoch)
+            if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
+                last_saved = checkpoint_path(model_dir, epoch)
+                save_checkpoint(last_saved, nets=nets, opts=opts,
+                                generators=generators, epoch=epoch, images_seen=images_seen,
+                                history=history, fingerprint=fp, meta=meta,
+                                seconds=seconds_before + time.perf_counter() - started)
+    finally:
+        bar.close()
+        live.close()
+
+    bad = non_finite(nets)
+    if bad:
+        raise TrainingDiverged(f"{variant}: non-finite weights after epoch {epoch}: {', '.join(bad[:5])}")
+    if not _grid_path(model_dir, epoch).exists():       # e.g. grids/ lost while checkpoints remain
+        save_grid(nets["G"], z_grid, _grid_path(model_dir, epoch), device)
+    _publish_grid(model_dir, plots_dir, epoch)            # also after a resume with nothing left
+    final = {**meta, "epoch": epoch, "images_seen": images_seen}
+    save_model(model_dir / "generator.pt", nets["G"], final)
+    if "E" in nets:
+        save_model(model_dir / "encoder.pt", nets["E"], final)
+    for path in stale_checkpoints(model_dir, fp, cfg.epochs):
+        log(f"{variant}: removing {path} (written by other settings)")
+        path.unlink()
+    for path in sorted((model_dir / "grids").glob("epoch_*.png")):
+        if int(path.stem.split("_")[1]) > cfg.epochs:
+            path.unlink()
+    seconds_run = time.perf_counter() - t_run
+    info = {
+        "variant": variant, "model": cfg.model, "dataset": cfg.dataset,
+        "params": dataclasses.asdict(cfg), "fingerprint": fp, "data_fingerprint": data_fingerprint,
+        "device": device.type, "precision": precision, "threads": torch.get_num_threads(),
+        "epochs": epoch, "images_seen": images_seen, "images": n, "batch_size": batch,
+        "seconds": round(seconds_before + time.perf_counter() - started, 2),
+        "seconds_this_run": round(time.perf_counter() - started, 2),
+        "images_per_s": round(images_run / seconds_run, 1) if images_run else None,
+        "resumed_from_epoch": start_epoch or None,
+        "final": {k: history[-1][k] for k in LOGGED if history and k in history[-1]},
+        "versions": library_versions(),
+    }
+    write_json(model_dir / "info.json", info)
+    return info
+

@@ -1,0 +1,149 @@
+"""One optimisation step per variant: D first, then G (and E for AEGAN).
+
+A step takes the networks, their optimisers, one batch of real images in [-1, 1] and a
+:class:`StepContext`, and returns detached 0-dim tensors (the loop turns them into floats once).
+Every random draw (latents, labels, flips, DiffAugment) comes from ``ctx.generator``.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from pokegan.config import TrainConfig
+
+from .device import autocast
+from .diffaugment import diff_augment, parse_policy
+from .losses import bce, l1, mse, soft_labels
+
+Nets = dict[str, nn.Module]
+Opts = dict[str, torch.optim.Optimizer]
+
+
+@dataclass
+class StepContext:
+    cfg: TrainConfig
+    device: torch.device
+    precision: str
+    generator: torch.Generator
+
+    def __post_init__(self):
+        self.policy = parse_policy(self.cfg.diffaugment)
+
+    def autocast(self):
+        return autocast(self.device, self.precision)
+
+    def aug(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, self.policy, self.generator) if self.policy else x
+
+    def latents(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.cfg.latent_dim, generator=self.generator, device=self.device)
+
+    def labels(self, n: int, real: bool) -> torch.Tensor:
+        c = self.cfg
+        return soft_labels(n, real, soft_real=c.soft_real, soft_fake=c.soft_fake,
+                           spread=c.label_spread, flip=c.label_flip,
+                           generator=self.generator, device=self.device)
+
+
+def make_optimizers(cfg: TrainConfig, nets: Nets) -> Opts:
+    """Adam per network: G at ``lr``, D/Dx at ``lr_d or lr``, E at ``lr_e or lr``, Dz at ``lr_dz or d_lr``."""
+    lrs = {"G": cfg.lr, "D": cfg.d_lr, "E": cfg.lr_e or cfg.lr, "Dz": cfg.lr_dz or cfg.d_lr}
+    return {name: torch.optim.Adam(net.parameters(), lr=lrs[name], betas=(cfg.beta1, cfg.beta2))
+            for name, net in nets.items()}
+
+
+@contextlib.contextmanager
+def frozen(*nets: nn.Module):
+    """No weight gradients for ``nets`` (a D during the G step: cheaper, and its .grad stays clean)."""
+    params = [p for n in nets for p in n.parameters()]
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, f in zip(params, flags):
+            p.requires_grad_(f)
+
+
+def _update(loss: torch.Tensor, *opts: torch.optim.Optimizer) -> None:
+    for o in opts:
+        o.zero_grad(set_to_none=True)
+    loss.backward()
+    for o in opts:
+        o.step()
+
+
+def dcgan_step(nets: Nets, opts: Opts, real: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
+    G, D = nets["G"], nets["D"]
+    n = real.shape[0]
+    z = ctx.latents(n)
+    with ctx.autocast():
+        fake = G(z)
+    # D: soft noisy labels, real and fake (DiffAugment on both)
+    y_real, y_fake = ctx.labels(n, True), ctx.labels(n, False)
+    with ctx.autocast():
+        logit_real = D(ctx.aug(real))
+        logit_fake = D(ctx.aug(fake.detach()))
+    d_loss = bce(logit_real, y_real) + bce(logit_fake, y_fake)
+    _update(d_loss, opts["D"])
+    # G: make the updated D call the same fakes real (target 1)
+    with frozen(D), ctx.autocast():
+        logit_gen = D(ctx.aug(fake))
+    g_loss = bce(logit_gen, 1.0)
+    _update(g_loss, opts["G"])
+    return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+            "d_real": torch.sigmoid(logit_real.detach().float()).mean(),
+            "d_fake": torch.sigmoid(logit_fake.detach().float()).mean()}
+
+
+def aegan_step(nets: Nets, opts: Opts, x: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
+    """Lazarou's AEGAN step (DESIGN.md): L_Dx and L_Dz, then G and E jointly."""
+    G, E, Dx, Dz = nets["G"], nets["E"], nets["D"], nets["Dz"]
+    c = ctx.cfg
+    n = x.shape[0]
+    z = ctx.latents(n)
+    with ctx.autocast():
+        x_fake = G(z)          # G(z)
+        z_enc = E(x)           # E(x)
+        x_rec = G(z_enc)       # G(E(x))
+        z_rec = E(x_fake)      # E(G(z))
+    # discriminators: real x / z (weight 2) against the two generated kinds each
+    yx_real, yx_fake, yx_rec = ctx.labels(n, True), ctx.labels(n, False), ctx.labels(n, False)
+    yz_real, yz_enc, yz_rec = ctx.labels(n, True), ctx.labels(n, False), ctx.labels(n, False)
+    with ctx.autocast():
+        lx_real = Dx(ctx.aug(x))
+        lx_fake = Dx(ctx.aug(x_fake.detach()))
+        lx_rec = Dx(ctx.aug(x_rec.detach()))
+        lz_real = Dz(z)
+        lz_enc = Dz(z_enc.detach())
+        lz_rec = Dz(z_rec.detach())
+    dx_loss = (2 * bce(lx_real, yx_real) + bce(lx_fake, yx_fake) + bce(lx_rec, yx_rec)) / 4
+    dz_loss = (2 * bce(lz_real, yz_real) + bce(lz_enc, yz_enc) + bce(lz_rec, yz_rec)) / 4
+    _update(dx_loss + dz_loss, opts["D"], opts["Dz"])   # disjoint parameters: one backward
+    # G and E jointly against the updated discriminators, plus both reconstructions
+    with frozen(Dx, Dz), ctx.autocast():
+        gx_fake = Dx(ctx.aug(x_fake))
+        gx_rec = Dx(ctx.aug(x_rec))
+        gz_enc = Dz(z_enc)
+        gz_rec = Dz(z_rec)
+    adv_x = (bce(gx_fake, 1.0) + bce(gx_rec, 1.0)) / 2
+    adv_z = (bce(gz_enc, 1.0) + bce(gz_rec, 1.0)) / 2
+    rec_x = l1(x_rec, x)
+    rec_z = mse(z_rec, z)
+    ge_loss = c.alpha_x * adv_x + c.alpha_z * adv_z + c.rec_x * rec_x + c.rec_z * rec_z
+    _update(ge_loss, opts["G"], opts["E"])
+    return {"d_loss": dx_loss.detach(), "g_loss": ge_loss.detach(),
+            "d_real": torch.sigmoid(lx_real.detach().float()).mean(),
+            "d_fake": torch.sigmoid(lx_fake.detach().float()).mean(),
+            "dz_loss": dz_loss.detach(), "g_adv_x": adv_x.detach(), "g_adv_z": adv_z.detach(),
+            "rec_x": rec_x.detach(), "rec_z": rec_z.detach()}
+
+
+STEPS: dict[str, Callable[[Nets, Opts, torch.Tensor, StepContext], dict[str, torch.Tensor]]] = {
+    "dcgan": dcgan_step, "aegan": aegan_step,
+}

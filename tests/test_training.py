@@ -1,0 +1,197 @@
+"""Training steps, the loop, checkpoints and resume, in-process on tiny synthetic data."""
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from pokegan.config import TrainConfig
+from pokegan.models.io import list_checkpoints, load_generator
+from pokegan.training import TrainingDiverged, train
+from pokegan.training import loop as loop_mod
+from pokegan.training.checkpoint import save_checkpoint
+from pokegan.training.device import resolve_device, resolve_precision
+from pokegan.training.losses import soft_labels
+from pokegan.training.steps import STEPS, StepContext, make_optimizers
+from pokegan.models import build_models
+
+TINY = TrainConfig(image_size=32, latent_dim=16, batch_size=8, epochs=3, checkpoint_every=1,
+                   grid_size=4, precision="fp32", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def images():
+    return torch.randint(0, 256, (16, 3, 32, 32), generator=torch.Generator().manual_seed(0),
+                         dtype=torch.uint8)
+
+
+def _run(tmp, images, cfg=TINY, variant="tiny", logs=None, **kw):
+    return train(variant, cfg, images, data_fingerprint="data-v1", model_dir=tmp / "models",
+                 plots_dir=tmp / "plots", progress=False,
+                 log=(logs.append if logs is not None else lambda m: None), **kw)
+
+
+def _g_state(path):
+    G, _ = load_generator(path)
+    return G.state_dict()
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+# ------------------------------------------------------------------------ steps
+@pytest.mark.parametrize("model, policy", [("dcgan", ""), ("aegan", ""),
+                                           ("dcgan", "color,translation,cutout"),
+                                           ("aegan", "translation")])
+def test_each_variant_trains_a_few_steps(model, policy):
+    cfg = dataclasses.replace(TINY, model=model, diffaugment=policy, lr_d=1e-4)
+    torch.manual_seed(0)
+    nets = build_models(model, latent_dim=16, image_size=32, kernel_size=4, spectral_norm=True)
+    before = {k: [p.detach().clone() for p in n.parameters()] for k, n in nets.items()}
+    opts = make_optimizers(cfg, nets)
+    assert opts["D"].param_groups[0]["lr"] == 1e-4 and opts["G"].param_groups[0]["lr"] == 2e-4
+    ctx = StepContext(cfg, torch.device("cpu"), "fp32", torch.Generator().manual_seed(0))
+    x = torch.rand(8, 3, 32, 32) * 2 - 1
+    for _ in range(3):
+        out = STEPS[model](nets, opts, x, ctx)
+    assert all(torch.isfinite(v) for v in out.values())
+    expected = {"d_loss", "g_loss", "d_real", "d_fake"} | (
+        {"dz_loss", "rec_x", "rec_z"} if model == "aegan" else set())
+    assert expected <= set(out)
+    for k, n in nets.items():                                   # every network learned
+        assert any(not torch.equal(a, b) for a, b in zip(before[k], n.parameters())), k
+
+
+def test_aegan_learning_rates():
+    cfg = dataclasses.replace(TINY, model="aegan", lr=3e-4, lr_d=1e-4, lr_e=5e-4)
+    nets = build_models("aegan", latent_dim=16, image_size=32, kernel_size=4, spectral_norm=True)
+    lrs = {k: o.param_groups[0]["lr"] for k, o in make_optimizers(cfg, nets).items()}
+    assert lrs == {"G": 3e-4, "D": 1e-4, "E": 5e-4, "Dz": 1e-4}
+    assert make_optimizers(cfg, nets)["G"].param_groups[0]["betas"] == (0.5, 0.999)
+
+
+def test_soft_labels():
+    g = torch.Generator().manual_seed(0)
+    real = soft_labels(20000, True, soft_real=0.85, soft_fake=0.15, spread=0.15, flip=0.0,
+                       generator=g, device="cpu")
+    assert real.min() >= 0 and real.max() <= 1 and abs(real.mean().item() - 0.83) < 0.02
+    flipped = soft_labels(20000, True, soft_real=1.0, soft_fake=0.0, spread=0.0, flip=0.05,
+                          generator=g, device="cpu")
+    assert abs((flipped == 0).float().mean().item() - 0.05) < 0.01
+
+
+def test_device_and_precision():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
+    assert resolve_precision("auto", torch.device("cpu")) in ("bf16", "fp32")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="cuda"):
+            resolve_device("cuda")
+
+
+# ------------------------------------------------------------------------ the loop
+def test_loop_outputs_and_determinism(tmp_path, images):
+    info = _run(tmp_path / "a", images)
+    m = tmp_path / "a" / "models"
+    assert [e for e, _ in list_checkpoints(m)] == [1, 2, 3]
+    assert sorted(p.name for p in (m / "grids").iterdir()) == [f"epoch_000{i}.png" for i in (1, 2, 3)]
+    assert (tmp_path / "a" / "plots" / "samples.png").read_bytes() == (m / "grids" / "epoch_0003.png").read_bytes()
+    saved = json.loads((m / "info.json").read_text())
+    assert saved["images_seen"] == 3 * 16 and saved["epochs"] == 3 and saved["precision"] == "fp32"
+    assert saved["data_fingerprint"] == "data-v1" and "torch" in saved["versions"]
+    tsv = (tmp_path / "a" / "plots" / "plots" / "metrics" / "d_real.tsv").read_text().split()
+    assert tsv[:2] == ["step", "d_real"] and len(tsv) == 2 + 2 * 3
+    ckpt = torch.load(m / "checkpoints" / "epoch_0002.pt", weights_only=True)
+    assert {"models", "train", "history", "fingerprint", "epoch", "images_seen"} <= set(ckpt)
+    assert {"torch", "python", "numpy", "generators"} <= set(ckpt["train"]["rng"])
+    _run(tmp_path / "b", images)                      # same params -> the same generator
+    assert _same(_g_state(m), _g_state(tmp_path / "b" / "models"))
+    assert (m / "generator.pt").stat().st_size > 0 and info["fingerprint"] == saved["fingerprint"]
+
+
+def test_aegan_loop_writes_encoder(tmp_path, images):
+    cfg = dataclasses.replace(TINY, model="aegan", epochs=1, diffaugment="color,cutout")
+    info = _run(tmp_path, images, cfg)
+    assert (tmp_path / "models" / "encoder.pt").exists()
+    assert {"rec_x", "rec_z", "dz_loss"} <= set(info["final"])
+    assert (tmp_path / "plots" / "plots" / "metrics" / "rec_z.tsv").exists()
+
+
+def test_corrupt_checkpoint_falls_back_and_still_ends_identical(tmp_path, images):
+    _run(tmp_path / "ref", images)
+    ref = _g_state(tmp_path / "ref" / "models")
+    run = tmp_path / "run"
+    _run(run, images)
+    (run / "models" / "checkpoints" / "epoch_0003.pt").write_bytes(b"\x00garbage" * 100)
+    (run / "models" / "generator.pt").unlink()
+    logs = []
+    with pytest.warns(RuntimeWarning, match="corrupt"):
+        _run(run, images, logs=logs)
+    assert any("resuming from epoch 2" in m for m in logs), logs
+    assert _same(ref, _g_state(run / "models"))
+    # the DVCLive history was replayed from the checkpoint: all 3 epochs present once
+    rows = (run / "plots" / "plots" / "metrics" / "g_loss.tsv").read_text().split("\n")[1:]
+    assert [r.split("\t")[0] for r in rows if r] == ["1", "2", "3"]
+
+
+def test_other_settings_are_ignored_and_more_epochs_resume(tmp_path, images):
+    run = tmp_path / "run"
+    _run(run, images, dataclasses.replace(TINY, lr=1e-3, epochs=2))
+    logs = []
+    _run(run, images, dataclasses.replace(TINY, epochs=2), logs=logs)    # lr changed
+    assert any("ignoring" in m and "fingerprint" in m for m in logs), logs
+    assert not any("resuming" in m for m in logs)
+    logs.clear()
+    _run(run, images, TINY, logs=logs)                                    # 2 -> 3 epochs
+    assert any("resuming from epoch 2" in m for m in logs), logs
+    _run(tmp_path / "ref", images, TINY)
+    assert _same(_g_state(run / "models"), _g_state(tmp_path / "ref" / "models"))
+
+
+def test_stale_checkpoints_are_removed_at_the_end(tmp_path, images):
+    run = tmp_path / "run"
+    _run(run, images, dataclasses.replace(TINY, lr=1e-3, epochs=3))
+    logs = []
+    _run(run, images, dataclasses.replace(TINY, epochs=2, checkpoint_every=2), logs=logs)
+    assert [e for e, _ in list_checkpoints(run / "models")] == [2]
+    assert any("removing" in m and "epoch_0001" in m for m in logs)
+    assert not (run / "models" / "grids" / "epoch_0003.png").exists()
+
+
+def test_nan_loss_names_variant_epoch_step_and_keeps_last_checkpoint(tmp_path, images, monkeypatch):
+    calls = {"n": 0}
+    real_step = STEPS["dcgan"]
+
+    def poisoned(nets, opts, x, ctx):
+        calls["n"] += 1
+        out = real_step(nets, opts, x, ctx)
+        if calls["n"] == 3 + 1:                      # epoch 2 (2 steps per epoch), step 2
+            for p in nets["G"].parameters():
+                p.data.fill_(float("nan"))
+            out["g_loss"] = torch.tensor(float("nan"))
+        return out
+
+    monkeypatch.setitem(loop_mod.STEPS, "dcgan", poisoned)
+    with pytest.raises(TrainingDiverged) as err:
+        _run(tmp_path, images, variant="dcgan_nan")
+    msg = str(err.value)
+    assert "dcgan_nan" in msg and "epoch 2" in msg and "step 2" in msg and "g_loss" in msg
+    assert "epoch_0001.pt" in msg
+    assert [e for e, _ in list_checkpoints(tmp_path / "models")] == [1]
+    assert not (tmp_path / "models" / "generator.pt").exists()
+
+
+def test_checkpoint_refuses_nan_weights(tmp_path):
+    nets = build_models("dcgan", latent_dim=8, image_size=32, kernel_size=4, spectral_norm=False)
+    with torch.no_grad():
+        next(nets["D"].parameters()).fill_(float("inf"))
+    with pytest.raises(ValueError, match="non-finite weights in D"):
+        save_checkpoint(tmp_path / "c.pt", nets=nets, opts={}, generators={}, epoch=1,
+                        images_seen=0, history=[], fingerprint="x", meta={}, seconds=0)
+    assert not (tmp_path / "c.pt").exists()
+
+
+def test_bad_images_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="uint8 N×3×32×32"):
+        _run(tmp_path, torch.zeros(4, 3, 64, 64, dtype=torch.uint8))
