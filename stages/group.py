@@ -1,7 +1,7 @@
 """DVC stage `group`: types and dominant colour of every image, plus mosaics and a bar chart.
 
 Reads data/raw and params `group.*`; writes data/groups/groups.csv,
-data/groups/summary.json and plots/groups/ (group_sizes.png/.csv, type_*.png, colour_*.png).
+data/groups/summary.json and plots/groups/ (group_sizes.png/.csv, mosaics/type_*.png, mosaics/colour_*.png).
 """
 from __future__ import annotations
 

@@ -80,9 +80,10 @@ def test_groups_and_plots(raw, tmp_path):
     out = tmp_path / "plots"
     out.mkdir()
     written = grouping.write_plots(g, raw, out, mosaic_tiles=2, min_group_size=3)
-    assert {"type_water.png", "type_flying.png", "colour_blue.png", "group_sizes.png"} <= set(written)
-    assert not (out / "colour_pink.png").exists()  # empty group: no mosaic
-    mos = Image.open(out / "type_water.png")
+    assert {"mosaics/type_water.png", "mosaics/type_flying.png", "mosaics/colour_blue.png",
+            "group_sizes.png"} <= set(written)
+    assert not (out / "mosaics" / "colour_pink.png").exists()  # empty group: no mosaic
+    mos = Image.open(out / "mosaics" / "type_water.png")
     assert mos.size[0] < 2 * 60 and mos.size[1] <= 60  # two 48-px tiles
     sizes = pd.read_csv(out / "group_sizes.csv")
     assert list(sizes.columns) == ["group_kind", "group", "count"]

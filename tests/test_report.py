@@ -76,8 +76,8 @@ def test_figures_are_written(tmp_path):
 def test_training_log_reader(tmp_path):
     m = tmp_path / "plots" / "metrics"
     m.mkdir(parents=True)
-    (m / "d_loss.tsv").write_text("timestamp\tstep\td_loss\n1\t0\t1.5\n2\t1\t1.2\n")
-    (m / "g_loss.tsv").write_text("timestamp\tstep\tg_loss\n1\t0\t0.7\n2\t1\t0.9\n")
+    (m / "d_loss.tsv").write_text("timestamp\tstep\td_loss\n1\t1\t1.5\n2\t2\t1.2\n")
+    (m / "g_loss.tsv").write_text("timestamp\tstep\tg_loss\n1\t1\t0.7\n2\t2\t0.9\n")
     log = read_training_log(tmp_path)
     assert list(log["epoch"]) == [1, 2]
     assert list(log["g_loss"]) == [0.7, 0.9]

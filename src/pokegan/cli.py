@@ -115,7 +115,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model folder (models/<variant>)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("fid", help="FID/KID between two image folders, or a folder and a reference",
+                       description="FID, KID, precision and recall between two folders of images, "
+                                   "or a folder and a reference .npz (data/reference/<dataset>.npz), "
+                                   "on the pinned Inception network. Uses params.yaml's eval section "
+                                   "when run in the repository.")
+    p.add_argument("a", help="folder of images or reference .npz (the real side)")
+    p.add_argument("b", help="folder of images or reference .npz")
+    p.add_argument("--json", metavar="OUT", help="also write the scores as JSON to OUT")
+    p.set_defaults(func=cmd_fid)
     return parser
+
+
+def cmd_fid(args) -> int:
+    from pokegan.metrics.evaluate import fid_command
+    return fid_command(args.a, args.b, args.json)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -82,9 +82,9 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    samples: int = _f(768, lo=2, doc="generated images for the final model")
-    samples_curve: int = _f(256, lo=2, doc="generated images per checkpoint for the curve")
-    real_max: int = _f(2000, lo=2, doc="seeded subsample cap of real images per dataset")
+    samples: int = _f(500, lo=2, doc="generated images for the final model")
+    samples_curve: int = _f(100, lo=2, doc="generated images per checkpoint for the curve")
+    real_max: int = _f(750, lo=2, doc="seeded subsample cap of real images per dataset")
     kid_subset_size: int = _f(1000, lo=2)
     kid_subsets: int = _f(100, lo=1)
     pr_k: int = _f(3, lo=1)

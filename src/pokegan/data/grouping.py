@@ -234,6 +234,7 @@ def write_plots(groups: pd.DataFrame, raw: str | Path, out_dir: Path, mosaic_til
         paths = [raw / dataset / f for f in evenly(list(members["file"]), mosaic_tiles)]
         # a 256-colour palette keeps each mosaic ~3× smaller; plenty for a preview
         sheet = mosaic(paths).quantize(256, dither=Image.Dither.NONE)
-        sheet.save(out_dir / f"{name}.png", optimize=True)
-        written.append(f"{name}.png")
+        (out_dir / "mosaics").mkdir(exist_ok=True)
+        sheet.save(out_dir / "mosaics" / f"{name}.png", optimize=True)
+        written.append(f"mosaics/{name}.png")
     return written

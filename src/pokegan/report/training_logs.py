@@ -7,7 +7,7 @@ import pandas as pd
 
 
 def read_training_log(live_dir: Path) -> pd.DataFrame:
-    """One row per logged step with a column per metric (``epoch`` = DVCLive step + 1)."""
+    """One row per logged epoch with a column per metric (the loop logs DVCLive step = epoch)."""
     frames = []
     for tsv in sorted((Path(live_dir) / "plots" / "metrics").rglob("*.tsv")):
         df = pd.read_csv(tsv, sep="\t")
@@ -19,5 +19,5 @@ def read_training_log(live_dir: Path) -> pd.DataFrame:
         return pd.DataFrame()
     log = pd.concat(frames, axis=1).reset_index()
     if "epoch" not in log:
-        log["epoch"] = log["step"] + 1
+        log["epoch"] = log["step"]
     return log

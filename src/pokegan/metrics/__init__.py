@@ -1,0 +1,8 @@
+"""Metrics on one pinned feature network: FID, KID, precision/recall, and IS where possible.
+
+Modules: ``inception`` (the sha1-pinned TF-Inception pool3 network and its resize),
+``features`` (the shared feature cache and reference files), one module per metric (``fid``,
+``kid``, ``precision_recall``, ``inception_score``) and ``evaluate`` (the reference / evaluate
+stages and folder comparison). Importing this package is cheap; torch-fidelity is imported only
+by the functions that use it.
+"""

@@ -1,0 +1,314 @@
+"""The metric suite and the work of the ``reference`` and ``evaluate@<variant>`` stages.
+
+* :func:`score` — FID, KID (mean, std), precision, recall of generated features against the
+  reference features (one feature pass per image; every metric reuses it).
+* :func:`build_references` — featurise the un-augmented real images of every prepared dataset
+  once (seeded subsample of at most ``eval.real_max``) into ``data/reference/<dataset>.npz``.
+* :func:`evaluate_variant` — score every checkpoint of a variant on ``eval.samples_curve``
+  samples (``plots/eval/<variant>.csv``) and the final generator on ``eval.samples`` samples
+  (``metrics/<variant>.json``); the same seeded latents everywhere, so the curve compares
+  checkpoints on identical inputs and the final reuses the last curve point's features when the
+  final generator is that checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pokegan.config import Config, EvalConfig
+from pokegan.files import atomic_dir, atomic_path, library_versions, write_json
+from pokegan.metrics.features import (FeatureSet, load_reference, reference_fingerprint,
+                                      reference_path, save_reference, subsample_rows)
+from pokegan.metrics.fid import fid
+from pokegan.metrics.inception import FeatureNet, load_feature_net, resize_to_input
+from pokegan.metrics.inception_score import ISScorer
+from pokegan.metrics.kid import kid
+from pokegan.metrics.precision_recall import precision_recall
+
+CURVE_COLUMNS = ["epoch", "images_seen", "fid", "kid", "kid_std", "is", "precision", "recall",
+                 "samples"]
+
+
+def score(real: FeatureSet, fake: FeatureSet, ev: EvalConfig, seed: int) -> dict:
+    """FID, KID, precision and recall of ``fake`` against ``real`` (features only)."""
+    kid_mean, kid_std, m = kid(real, fake, ev.kid_subsets, ev.kid_subset_size, seed)
+    k = min(ev.pr_k, real.n - 1, fake.n - 1)
+    precision, recall = precision_recall(real, fake, k) if k >= 1 else (None, None)
+    return {"fid": fid(real, fake), "kid": kid_mean, "kid_std": kid_std, "kid_subset_size": m,
+            "precision": precision, "recall": recall, "samples": fake.n, "real_samples": real.n}
+
+
+# --------------------------------------------------------------------------- reference stage
+def prepared_datasets(root: str | Path = "data/prepared") -> list[str]:
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(d.name for d in root.iterdir() if d.is_dir() and (d / "meta.json").is_file())
+
+
+def dataset_fingerprint(dataset: str, root: str | Path = "data/prepared") -> str | None:
+    meta = Path(root) / dataset / "meta.json"
+    if not meta.is_file():
+        return None
+    return str(json.loads(meta.read_text()).get("fingerprint"))
+
+
+def expected_fingerprint(cfg: Config, dataset: str, net: FeatureNet,
+                         prepared_root: str | Path = "data/prepared") -> dict:
+    """What the reference of ``dataset`` must have been computed from (see features.py)."""
+    fp = reference_fingerprint(dataset, dataset_fingerprint(dataset, prepared_root) or "",
+                               net.sha1, net.resize, cfg.eval.real_max, cfg.seed)
+    if dataset_fingerprint(dataset, prepared_root) is None:
+        fp.pop("dataset_fingerprint")  # prepared data not in this workspace: compare the rest
+    return fp
+
+
+def build_references(cfg: Config, prepared_root: str | Path = "data/prepared",
+                     out_root: str | Path = "data/reference", net: FeatureNet | None = None,
+                     log=print) -> dict[str, Path]:
+    """Write ``<out_root>/<dataset>.npz`` for every dataset under ``prepared_root`` (atomically)."""
+    from pokegan.data.prepared import load_prepared
+    datasets = prepared_datasets(prepared_root)
+    if not datasets:
+        raise FileNotFoundError(f"{prepared_root}: no prepared datasets found; run `dvc repro augment`")
+    net = net or load_feature_net()
+    written = {}
+    with atomic_dir(out_root) as tmp:
+        for ds in datasets:
+            t0 = time.perf_counter()
+            images, index, meta = load_prepared(ds, root=prepared_root, originals_only=True)
+            if len(images) < 2:
+                raise ValueError(f"{prepared_root}/{ds}: {len(images)} un-augmented images; "
+                                 "a reference needs at least 2")
+            rows = subsample_rows(len(images), cfg.eval.real_max, cfg.seed)
+            feats = FeatureSet(net.extract(images[torch.as_tensor(rows)], cfg.eval.batch_size,
+                                           desc=f"reference {ds}"))
+            fp = reference_fingerprint(ds, meta.get("fingerprint", ""), net.sha1, net.resize,
+                                       cfg.eval.real_max, cfg.seed)
+            source_rows = index["row"].to_numpy()[rows] if "row" in index.columns else rows
+            save_reference(tmp / f"{ds}.npz", feats, fp, source_rows,
+                           extra={"feature_extractor": net.info(), "originals": len(images),
+                                  "image_size": int(images.shape[-1]),
+                                  "versions": library_versions()})
+            written[ds] = Path(out_root) / f"{ds}.npz"
+            dt = time.perf_counter() - t0
+            log(f"reference {ds}: {feats.n} of {len(images)} originals at {images.shape[-1]} px, "
+                f"{dt:.0f} s ({feats.n / max(dt, 1e-9):.1f} img/s) -> {written[ds]}")
+    return written
+
+
+# --------------------------------------------------------------------------- evaluate stage
+def fixed_latents(n: int, latent_dim: int, seed: int) -> torch.Tensor:
+    """The evaluation latents: the first k of n are the same for every n (nested sample sets)."""
+    return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@dataclass
+class _Scored:
+    feats: FeatureSet
+    row: dict
+    generator: torch.nn.Module
+
+
+def _nan_to_none(x):
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+
+
+def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
+                     reference_root: str | Path = "data/reference",
+                     prepared_root: str | Path = "data/prepared",
+                     metrics_root: str | Path = "metrics", plots_root: str | Path = "plots/eval",
+                     net: FeatureNet | None = None, log=print) -> dict:
+    """Score every checkpoint and the final generator of ``name``; write CSV + JSON atomically."""
+    import pandas as pd
+    from tqdm import tqdm
+
+    from pokegan.models.io import list_checkpoints, load_generator, sample
+
+    variant = cfg.variant(name)
+    ev, seed = cfg.eval, cfg.seed
+    net = net or load_feature_net()
+    ref = load_reference(reference_path(variant.dataset, reference_root),
+                         expect=expected_fingerprint(cfg, variant.dataset, net, prepared_root))
+    real = ref.feats
+    model_dir = Path(models_root) / name
+    final_path = model_dir / "generator.pt"
+    if not final_path.is_file():
+        raise FileNotFoundError(f"{final_path}: final generator not found; run `dvc repro train@{name}`")
+    G_final, meta_final = load_generator(final_path, map_location="cpu")
+    ref_size = ref.info.get("image_size")
+    if ref_size and meta_final.get("image_size") and int(meta_final["image_size"]) != int(ref_size):
+        raise ValueError(f"{final_path} generates {meta_final['image_size']} px images but "
+                         f"{ref.path} holds {ref_size} px real images; run `dvc repro` to rebuild both")
+    is_scorer = ISScorer(ev.inception_is_weights, ev.is_splits, ev.batch_size)
+
+    def run(G, latents: torch.Tensor, reuse: FeatureSet | None, desc: str):
+        images = sample(G, len(latents), seed, batch_size=ev.batch_size, device="cpu",
+                        latents=latents)
+        start = reuse.n if reuse is not None else 0
+        new = net.extract(images[start:], ev.batch_size, desc=desc) if start < len(images) \
+            else np.zeros((0, net.dim), np.float32)
+        feats = FeatureSet(np.concatenate([reuse.features, new]) if reuse is not None else new)
+        return feats, {**score(real, feats, ev, seed), **is_scorer(images)}
+
+    rows, last = [], None
+    checkpoints = list_checkpoints(model_dir)
+    for epoch, path in tqdm(checkpoints, desc=f"{name} checkpoints", unit="ckpt"):
+        G, meta = load_generator(path, map_location="cpu")
+        latents = fixed_latents(ev.samples_curve, int(meta["latent_dim"]), seed)
+        feats, s = run(G, latents, None, f"{name} epoch {epoch}")
+        row = {"epoch": int(epoch), "images_seen": meta.get("images_seen"), **s}
+        rows.append(row)
+        last = _Scored(feats, row, G)
+        log(f"{name} epoch {epoch}: FID {s['fid']:.1f}  KID {s['kid']:.4f}±{s['kid_std']:.4f}  "
+            f"P {s['precision']:.3f} R {s['recall']:.3f}  ({s['samples']} samples)")
+
+    G, meta = G_final, meta_final
+    latents = fixed_latents(ev.samples, int(meta["latent_dim"]), seed)
+    reuse = None
+    if last is not None and same_weights(G, last.generator) and ev.samples >= last.feats.n:
+        reuse = last.feats  # same generator, same first latents: those features are known
+    _, s = run(G, latents, reuse, f"{name} final")
+    final_epoch = meta.get("epoch", rows[-1]["epoch"] if rows else None)
+
+    curve = pd.DataFrame([{c: _nan_to_none(r.get(c)) for c in CURVE_COLUMNS} for r in rows],
+                         columns=CURVE_COLUMNS)
+    with atomic_path(Path(plots_root) / f"{name}.csv") as tmp:
+        curve.to_csv(tmp, index=False)
+    best = min(rows, key=lambda r: r["fid"]) if rows else None
+    result = {
+        "fid": s["fid"], "kid": s["kid"], "kid_std": s["kid_std"],
+        "kid_subset_size": s["kid_subset_size"],
+        "is": s["is"], "is_std": s["is_std"], "is_note": s["is_note"],
+        "precision": s["precision"], "recall": s["recall"],
+        "epoch": final_epoch, "images_seen": meta.get("images_seen"),
+        "samples": s["samples"], "real_samples": real.n,
+        "feature_extractor": {"name": net.name, "sha1": net.sha1},
+        "best": {"epoch": best["epoch"], "fid": best["fid"]} if best else None,
+    }
+    write_json(Path(metrics_root) / f"{name}.json", result)
+    log(f"{name} final (epoch {final_epoch}): FID {s['fid']:.1f}  KID {s['kid']:.4f}  "
+        f"on {s['samples']} samples vs {real.n} real"
+        + (f" (reused {reuse.n} curve features)" if reuse is not None else ""))
+    return result
+
+
+def fid_command(a: str, b: str, json_out: str | None = None) -> int:
+    """`pokegan fid A B [--json OUT]`: print FID/KID (+ P/R); exit 0, or 1 with an error line.
+
+    Uses params.yaml's ``eval`` section and ``seed`` when run where one exists, else defaults.
+    """
+    from pokegan import config
+    try:
+        cfg = config.load() if config.PARAMS_FILE.is_file() else None
+        ev = cfg.eval if cfg else EvalConfig()
+        max_pixels = cfg.data.max_pixels if cfg else config.DataConfig().max_pixels
+        out = compare(a, b, ev, cfg.seed if cfg else 0, max_pixels,
+                      log=lambda m: print(m, file=sys.stderr))
+    except (config.ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"pokegan fid: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"FID        {out['fid']:.3f}")
+    print(f"KID        {out['kid']:.5f} ± {out['kid_std']:.5f} (subsets of {out['kid_subset_size']})")
+    if out["precision"] is not None:
+        print(f"precision  {out['precision']:.3f}   recall {out['recall']:.3f}")
+    for side in ("a", "b"):
+        s = out[side]
+        print(f"{side}: {s['path']} ({s['kind']}, {s['n']} images"
+              + (f", {s['bad']} unusable skipped" if s["bad"] else "") + ")")
+    if json_out:
+        write_json(json_out, out)
+    return 0
+
+
+# --------------------------------------------------------------------------- `pokegan fid`
+@dataclass
+class Source:
+    """A side of a comparison: features plus where they came from."""
+    label: str
+    feats: FeatureSet
+    kind: str          # "folder" or "reference"
+    bad: int = 0       # unusable files skipped (folders)
+
+
+def image_files(folder: Path) -> list[Path]:
+    from pokegan.data.images import IMAGE_SUFFIXES
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def folder_features(folder: str | Path, net: FeatureNet, batch_size: int = 50,
+                    max_pixels: int = 40_000_000, log=print) -> tuple[FeatureSet, int]:
+    """Features of every decodable image under ``folder`` (any size, resized to 299 each);
+    returns (features, number of bad files skipped, each reported once on ``log``)."""
+    from pokegan.data.images import BadImage, decode_image
+    folder = Path(folder)
+    files = image_files(folder)
+    bad = 0
+
+    def batches():
+        nonlocal bad
+        buf = []
+        for path in files:
+            try:
+                img = decode_image(path, max_pixels)
+            except BadImage as exc:
+                bad += 1
+                log(f"skipped {path}: {exc.reason}")
+                continue
+            x = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+            buf.append(resize_to_input(x[None])[0])
+            if len(buf) == batch_size:
+                yield torch.stack(buf)
+                buf = []
+        if buf:
+            yield torch.stack(buf)
+
+    feats = net.extract_batches(batches(), total=len(files), desc=f"features {folder.name}")
+    return FeatureSet(feats), bad
+
+
+def load_source(spec: str | Path, net: FeatureNet, batch_size: int, max_pixels: int,
+                log=print) -> Source:
+    path = Path(spec)
+    if path.is_dir():
+        feats, bad = folder_features(path, net, batch_size, max_pixels, log)
+        if feats.n < 2:
+            raise ValueError(f"{path}: {feats.n} usable images ({bad} unusable); need at least 2")
+        return Source(str(path), feats, "folder", bad)
+    if path.is_file() and path.suffix == ".npz":
+        ref = load_reference(path, expect={"feature_net_sha1": net.sha1, "resize": net.resize})
+        return Source(str(path), ref.feats, "reference")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such folder or reference file")
+    raise ValueError(f"{path}: expected a folder of images or a reference .npz")
+
+
+def compare(a: str | Path, b: str | Path, ev: EvalConfig, seed: int = 0,
+            max_pixels: int = 40_000_000, net: FeatureNet | None = None, log=print) -> dict:
+    """FID, KID, precision and recall between two folders / reference files (``a`` = real side)."""
+    for p in (a, b):  # fail before loading the network or featurising the other side
+        if not Path(p).exists():
+            raise FileNotFoundError(f"{p}: no such folder or reference file")
+    net = net or load_feature_net()
+    sa = load_source(a, net, ev.batch_size, max_pixels, log)
+    sb = load_source(b, net, ev.batch_size, max_pixels, log)
+    s = score(sa.feats, sb.feats, ev, seed)
+    return {"fid": s["fid"], "kid": s["kid"], "kid_std": s["kid_std"],
+            "kid_subset_size": s["kid_subset_size"], "precision": s["precision"],
+            "recall": s["recall"],
+            "a": {"path": sa.label, "kind": sa.kind, "n": sa.feats.n, "bad": sa.bad},
+            "b": {"path": sb.label, "kind": sb.kind, "n": sb.feats.n, "bad": sb.bad},
+            "feature_extractor": {"name": net.name, "sha1": net.sha1, "resize": net.resize}}

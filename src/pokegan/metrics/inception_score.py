@@ -1,0 +1,103 @@
+"""Inception Score: ``exp(E_x KL(p(y|x) || p(y)))``, mean and std over splits.
+
+The pinned pool3 network has no classifier head, so IS needs torch-fidelity's full
+``inception-v3-compat`` network (TF inception-2015-12-05 with its 1008-way head; we use its
+``logits_unbiased`` like torch-fidelity does). Its weights are downloaded from GitHub by
+torch-fidelity, which fails offline, so we never download: we use them only when a file is
+given by ``eval.inception_is_weights`` or already lies in torch's hub cache. Otherwise IS is
+``None`` with a reason string (and a one-line warning).
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+IS_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's release asset
+
+
+def inception_score(probs: np.ndarray | torch.Tensor, splits: int = 10) -> tuple[float, float]:
+    """IS mean and std over ``splits`` consecutive splits of an N×C matrix of class probabilities.
+
+    Uniform probabilities give 1; one-hot rows over k equally used classes give k.
+    """
+    p = torch.as_tensor(np.asarray(probs), dtype=torch.float64)
+    if p.ndim != 2 or len(p) == 0:
+        raise ValueError(f"expected N×C probabilities, got shape {tuple(p.shape)}")
+    splits = max(1, min(int(splits), len(p)))
+    scores = []
+    for chunk in torch.tensor_split(p, splits):
+        marginal = chunk.mean(dim=0, keepdim=True)
+        # KL(p || marginal) per row; xlogy makes 0·log 0 = 0
+        kl = (torch.xlogy(chunk, chunk) - torch.xlogy(chunk, marginal.expand_as(chunk))).sum(dim=1)
+        scores.append(float(torch.exp(kl.mean())))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def find_is_weights(configured: str | None = None) -> tuple[Path | None, str]:
+    """(path to the IS classifier weights or None, reason when None)."""
+    if configured:
+        path = Path(configured).expanduser()
+        if path.is_file():
+            return path, ""
+        return None, f"eval.inception_is_weights={configured!r} does not exist"
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / IS_WEIGHTS_FILE
+    if cached.is_file():
+        return cached, ""
+    return None, (f"IS needs the full Inception classifier (torch-fidelity inception-v3-compat, "
+                  f"{IS_WEIGHTS_FILE}), which is not available offline; set "
+                  f"eval.inception_is_weights to its path or place it in {cached.parent}")
+
+
+@functools.lru_cache(maxsize=2)
+def _load_classifier(path: str):
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+    net = FeatureExtractorInceptionV3("inception-v3-compat", ["logits_unbiased"],
+                                      feature_extractor_weights_path=path)
+    return net.eval()
+
+
+@torch.inference_mode()
+def class_probabilities(images: torch.Tensor, weights: Path, batch_size: int = 50) -> np.ndarray:
+    """Softmax over the classifier's unbiased logits for uint8 N×3×S×S images (it resizes)."""
+    net = _load_classifier(str(weights))
+    out = []
+    for i in range(0, len(images), batch_size):
+        (logits,) = net(images[i:i + batch_size])
+        out.append(torch.softmax(logits.double(), dim=1).numpy())
+    return np.concatenate(out)
+
+
+def warn_once(reason: str, _seen: set = set()) -> None:
+    if reason not in _seen:
+        _seen.add(reason)
+        print(f"warning: Inception Score skipped (null): {reason}", file=sys.stderr)
+
+
+class ISScorer:
+    """Scores uint8 images, or says why it cannot (``available`` / ``reason``)."""
+
+    def __init__(self, configured: str | None = None, splits: int = 10, batch_size: int = 50):
+        self.weights, self.reason = find_is_weights(configured)
+        self.splits, self.batch_size = splits, batch_size
+
+    @property
+    def available(self) -> bool:
+        return self.weights is not None
+
+    def __call__(self, images: torch.Tensor) -> dict:
+        if not self.available:
+            warn_once(self.reason)
+            return {"is": None, "is_std": None, "is_note": self.reason}
+        try:
+            probs = class_probabilities(images, self.weights, self.batch_size)
+        except Exception as exc:  # a broken weights file must not lose the other metrics
+            self.reason = f"IS classifier failed to load/run from {self.weights}: {exc}"
+            self.weights = None
+            warn_once(self.reason)
+            return {"is": None, "is_std": None, "is_note": self.reason}
+        mean, std = inception_score(probs, self.splits)
+        return {"is": mean, "is_std": std, "is_note": None}

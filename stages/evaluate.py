@@ -1,0 +1,25 @@
+"""DVC stage `evaluate@<variant>`: FID/KID/IS/precision/recall per checkpoint and for the final model.
+
+Writes plots/eval/<variant>.csv (one row per checkpoint) and metrics/<variant>.json.
+"""
+import sys
+
+from pokegan import config
+from pokegan.metrics.evaluate import evaluate_variant
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python stages/evaluate.py <variant>", file=sys.stderr)
+        return 2
+    try:
+        cfg = config.load()
+        evaluate_variant(cfg, argv[0])
+    except (config.ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

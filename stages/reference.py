@@ -1,0 +1,23 @@
+"""DVC stage `reference`: Inception features + statistics of the real images, computed once.
+
+Writes data/reference/<dataset>.npz for every dataset in data/prepared (un-augmented images,
+seeded subsample of at most eval.real_max), with a fingerprint that evaluation checks.
+"""
+import sys
+
+from pokegan import config
+from pokegan.metrics.evaluate import build_references
+
+
+def main() -> int:
+    try:
+        cfg = config.load()
+        build_references(cfg)
+    except (config.ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
