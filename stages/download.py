@@ -16,7 +16,7 @@ def main() -> int:
     try:
         cfg = pokegan.config.load()
         download(cfg, "data/raw")
-    except (pokegan.config.ConfigError, DataError) as exc:
+    except (pokegan.config.ConfigError, DataError, OSError) as exc:  # OSError: disk full, ...
         print(f"download: error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -15,7 +15,7 @@ def main(argv: list[str]) -> int:
     try:
         cfg = config.load()
         evaluate_variant(cfg, argv[0])
-    except (config.ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
+    except (config.ConfigError, OSError, ValueError, RuntimeError) as exc:  # OSError: disk full, ...
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

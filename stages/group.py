@@ -36,7 +36,7 @@ def main() -> int:
                 "plots": written, "seconds": round(time.time() - t0, 2)})
         print(f"group: {len(groups)} images grouped, {len(written)} plot files in "
               f"{time.time() - t0:.1f} s")
-    except (pokegan.config.ConfigError, DataError) as exc:
+    except (pokegan.config.ConfigError, DataError, OSError) as exc:  # OSError: disk full, ...
         print(f"group: error: {exc}", file=sys.stderr)
         return 1
     return 0

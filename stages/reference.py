@@ -13,7 +13,7 @@ def main() -> int:
     try:
         cfg = config.load()
         build_references(cfg)
-    except (config.ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
+    except (config.ConfigError, OSError, ValueError, RuntimeError) as exc:  # OSError: disk full, ...
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -27,7 +27,8 @@ def _recorded_minutes(variants) -> dict[str, float]:
     minutes: dict[str, float] = {}
     manifest = Path("data/raw/manifest.json")
     if manifest.exists():
-        minutes["download"] = json.loads(manifest.read_text()).get("seconds", 0) / 60
+        seconds = json.loads(manifest.read_text()).get("seconds", 0)
+        minutes["download"] = (seconds.get("total", 0) if isinstance(seconds, dict) else seconds) / 60
     for kind, pattern in (("train", "models/{}/info.json"), ("evaluate", "metrics/{}.json")):
         total = 0.0
         for name in variants:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -25,7 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from pokegan import config
+    from pokegan.data import DataError
     from pokegan.data.prepared import load_prepared
+    from pokegan.files import remove_stale_temps
+    from pokegan.models.conditional import CONDITIONAL_MODELS, LABEL_COLUMN, encode_labels
     from pokegan.training import TrainingDiverged, train
 
     try:
@@ -33,17 +37,41 @@ def main(argv: list[str] | None = None) -> int:
     except config.ConfigError as exc:
         print(f"train: error: {exc}", file=sys.stderr)
         return 2
+    if cfg.processes > 1 and "WORLD_SIZE" not in os.environ:
+        # data-parallel: the same script under torchrun, one process per share of the data
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc_per_node={cfg.processes}", __file__, *(argv or sys.argv[1:])]
+        return subprocess.call(cmd)
     if os.environ.get("POKEGAN_THREADS"):
         torch.set_num_threads(int(os.environ["POKEGAN_THREADS"]))
-    images, _index, meta = load_prepared(cfg.dataset)
     try:
-        info = train(args.variant, cfg, images, data_fingerprint=meta["fingerprint"],
-                     model_dir=Path("models") / args.variant,
-                     plots_dir=Path("plots") / "train" / args.variant,
-                     progress=not args.no_progress)
-    except TrainingDiverged as exc:
+        images, index, meta = load_prepared(cfg.dataset)
+    except DataError as exc:                   # prepared data missing or inconsistent
         print(f"train: error: {exc}", file=sys.stderr)
         return 1
+    model_dir = Path("models") / args.variant
+    for folder in (model_dir, model_dir / "checkpoints", model_dir / "grids"):
+        remove_stale_temps(folder)             # what a killed run was writing
+    extra = {}
+    if cfg.model in CONDITIONAL_MODELS:        # labels: each image's type1, sorted vocabulary
+        try:
+            extra["labels"], extra["label_names"] = encode_labels(index[LABEL_COLUMN])
+        except ValueError as exc:
+            print(f"train: error: {args.variant}: {exc}", file=sys.stderr)
+            return 2
+    try:
+        info = train(args.variant, cfg, images, data_fingerprint=meta["fingerprint"],
+                     model_dir=model_dir,
+                     plots_dir=Path("plots") / "train" / args.variant,
+                     progress=not args.no_progress, **extra)
+    except config.ConfigError as exc:          # e.g. batch_size larger than the dataset
+        print(f"train: error: {exc}", file=sys.stderr)
+        return 2
+    except (TrainingDiverged, OSError) as exc:  # OSError: e.g. disk full (files.WriteError)
+        print(f"train: error: {exc}", file=sys.stderr)
+        return 1
+    if info.get("rank", 0):                    # torchrun's other processes: rank 0 reports
+        return 0
     print(f"{args.variant}: {info['epochs']} epochs, {info['images_seen']} images seen, "
           f"{info['seconds']:.0f} s ({info['device']}/{info['precision']}) -> models/{args.variant}/")
     return 0

@@ -4,59 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import shutil
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from fixtures.fake_data import PARAMS_BASE, noise, png_bytes, png_header_only
+from fixtures.bad_images import build_bad_folder
+from fixtures.fake_data import PARAMS_BASE
 from pokegan import config
 from pokegan.data import DataError, sources
 from pokegan.data.images import BadImage, decode_image, flatten_on_white, pad_to_square
-
-
-def build_bad_folder(d):
-    """Every kind of awkward input; returns {relative name: expected outcome}."""
-    d.mkdir()
-    (d / "sub").mkdir()
-    good = noise((40, 40), 1)
-    good.save(d / "good.png")
-    noise((50, 30), 2).save(d / "sub" / "wide.jpg", quality=95)
-    shutil.copy(d / "good.png", d / "sub" / "good_copy.png")
-    (d / "empty.png").write_bytes(b"")
-    full = png_bytes(noise((64, 64), 3))
-    (d / "truncated.png").write_bytes(full[: len(full) // 2])
-    jpg = d / "whole.jpg"
-    noise((64, 64), 4).save(jpg, quality=90)
-    (d / "truncated.jpg").write_bytes(jpg.read_bytes()[:400])
-    jpg.unlink()
-    (d / "text.png").write_text("this is not a picture\n")
-    Image.new("CMYK", (32, 32), (0, 255, 255, 0)).save(d / "cmyk.jpg")
-    grey16 = np.full((32, 32), 32896, dtype=np.uint16)  # 0.5 of 65535
-    Image.fromarray(grey16).save(d / "grey16.png")
-    Image.new("L", (32, 32), 100).save(d / "grey.png")
-    pal = Image.new("P", (32, 32), 0)
-    pal.putpalette([0, 0, 0, 200, 0, 0] + [0] * 762)
-    pal.paste(1, (8, 8, 24, 24))
-    pal.save(d / "palette_transparent.png", transparency=0)
-    Image.new("RGB", (1, 1), "red").save(d / "tiny.png")
-    (d / "bomb.png").write_bytes(png_header_only(20000, 20000))
-    frames = [Image.new("RGB", (32, 32), c) for c in ((250, 120, 0), "blue")]
-    frames[0].save(d / "anim.gif", save_all=True, append_images=frames[1:], duration=50)
-    rgba = Image.new("RGBA", (32, 32), (0, 0, 255, 0))
-    rgba.paste((0, 0, 255, 255), (8, 8, 24, 24))
-    rgba.save(d / "alpha.png")
-    os.symlink(d / "missing.png", d / "dangling.png")
-    (d / "notes.txt").write_text("ignored")
-    return {
-        "good.png": "ok", "sub/wide.jpg": "ok", "sub/good_copy.png": "duplicate",
-        "empty.png": "empty", "truncated.png": "truncated", "truncated.jpg": "truncated",
-        "text.png": "not a recognised", "cmyk.jpg": "ok", "grey16.png": "ok", "grey.png": "ok",
-        "palette_transparent.png": "ok", "tiny.png": "too small", "bomb.png": "too large",
-        "anim.gif": "ok", "alpha.png": "ok", "dangling.png": "broken symbolic link",
-    }
 
 
 def test_decode_image_conversions(tmp_path):

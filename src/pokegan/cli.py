@@ -1,7 +1,13 @@
 """`pokegan ...`: commands for people who use trained models.
 
     pokegan sample models/dcgan_artwork -n 64 -o grid.png
+    pokegan sample models/cdcgan_artwork --type water -o water.png
+    pokegan interpolate models/aegan_artwork bulbasaur charmander --steps 8 -o strip.png
+    pokegan reconstruct models/aegan_artwork -n 8 -o recon.png
     pokegan info models/aegan_artwork
+
+The work is done in the library (pokegan.models.io, pokegan.generate); this module parses
+arguments and turns the library's errors into one-line messages (exit code 1).
 """
 from __future__ import annotations
 
@@ -50,9 +56,16 @@ def cmd_sample(args) -> int:
 
     if args.n < 1:
         raise CliError(f"-n must be >= 1, got {args.n}")
-    G, meta = load_generator(_generator_path(args.model))
+    from pokegan.generate import GenerateError, type_labels
+    from pokegan.models.io import ModelFileError
+
+    try:
+        G, meta = load_generator(_generator_path(args.model))
+        labels = type_labels(G, meta, args.type, args.n) if args.type is not None else None
+    except (ModelFileError, GenerateError) as exc:
+        raise CliError(str(exc)) from None
     z = truncated_latents(args.n, meta["latent_dim"], args.seed, args.truncation)
-    images = sample(G, args.n, seed=args.seed, latents=z)
+    images = sample(G, args.n, seed=args.seed, latents=z, labels=labels)
     out = Path(args.output)
     if args.per_image:
         out.mkdir(parents=True, exist_ok=True)
@@ -65,6 +78,32 @@ def cmd_sample(args) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(grid.permute(1, 2, 0).numpy()).save(out)
         print(f"wrote a grid of {len(images)} samples to {out}")
+    return 0
+
+
+def cmd_interpolate(args) -> int:
+    from pokegan.generate import GenerateError, interpolation_strip, save_grid_png
+
+    try:
+        images, found = interpolation_strip(args.model, args.names, args.steps, args.raw, args.dataset)
+    except GenerateError as exc:
+        raise CliError(str(exc)) from None
+    out = save_grid_png(images, args.output, nrow=len(images))
+    print(f"wrote {out}: {' -> '.join(f.name for f in found)} in {len(images) - 2} decoded steps "
+          "between the two originals")
+    return 0
+
+
+def cmd_reconstruct(args) -> int:
+    from pokegan.generate import GenerateError, reconstruction_grid, save_grid_png
+
+    try:
+        images, err = reconstruction_grid(args.model, args.n, args.seed, args.data)
+    except GenerateError as exc:
+        raise CliError(str(exc)) from None
+    out = save_grid_png(images, args.output, nrow=len(images) // 2)
+    print(f"wrote {out}: {len(images) // 2} real images (top) and G(E(x)) (bottom)")
+    print(f"mean L1 error: {err:.4f} (pixels in [-1, 1]; {err * 127.5:.1f} in 0-255 units)")
     return 0
 
 
@@ -108,7 +147,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="redraw latent entries with |z| above this (e.g. 1.0)")
     p.add_argument("--per-image", action="store_true", help="write one PNG per sample")
     p.add_argument("--nrow", type=int, default=None, help="images per grid row")
+    p.add_argument("--type", default=None, metavar="TYPE",
+                   help="type-conditional (cdcgan) models only: draw every sample as this type "
+                        "(e.g. water); default: types drawn uniformly from --seed")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("interpolate", help="AEGAN: morph one Pokémon into another through the latent space",
+                       description="Encode the named Pokémon's images (from data/raw, preprocessed "
+                                   "like the training data) with the AEGAN encoder and decode the "
+                                   "straight line between their latents. Writes one row: the first "
+                                   "original, the decoded steps, the last original.")
+    p.add_argument("model", help="AEGAN model folder (models/<variant>)")
+    p.add_argument("names", nargs="+", metavar="NAME",
+                   help="two or more Pokémon (species, form or id: bulbasaur, deoxys-attack, 25)")
+    p.add_argument("--steps", type=int, default=8, help="decoded images per segment, ends included "
+                                                         "(default 8)")
+    p.add_argument("-o", "--output", default="interpolation.png", help="PNG (default interpolation.png)")
+    p.add_argument("--raw", default="data/raw", help="raw data folder (default data/raw)")
+    p.add_argument("--dataset", default=None, help="raw dataset to take images from (default: "
+                                                   "the model's dataset)")
+    p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("reconstruct", help="AEGAN: real images above their reconstructions G(E(x))",
+                       description="Show a few real prepared images above their AEGAN reconstructions "
+                                   "G(E(x)) and print the mean L1 error.")
+    p.add_argument("model", help="AEGAN model folder (models/<variant>)")
+    p.add_argument("-n", type=int, default=8, help="number of real images (default 8)")
+    p.add_argument("-o", "--output", default="reconstruction.png",
+                   help="PNG (default reconstruction.png)")
+    p.add_argument("--seed", type=int, default=0, help="which real images (default 0)")
+    p.add_argument("--data", default="data/prepared", help="prepared data folder (default data/prepared)")
+    p.set_defaults(func=cmd_reconstruct)
 
     p = sub.add_parser("info", help="what produced a model: params, epochs, metrics",
                        description="Print the record of a trained model and its metrics.")

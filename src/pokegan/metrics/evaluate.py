@@ -126,6 +126,41 @@ def _nan_to_none(x):
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
 
 
+# --------------------------------------------------------------------------- conditional models
+KID_PER_TYPE_MIN_REAL = 30   # types with fewer real reference images get no per-type KID
+
+
+def reference_types(ref, dataset: str, prepared_root: str | Path = "data/prepared") -> np.ndarray | None:
+    """type1 of every reference feature row, looked up by its stored row in the prepared index;
+    None when the reference has no rows or the prepared index is absent / does not cover them."""
+    import pandas as pd
+    index_path = Path(prepared_root) / dataset / "index.csv"
+    if ref.rows is None or not index_path.is_file():
+        return None
+    index = pd.read_csv(index_path, dtype=str, keep_default_na=False)
+    by_row = dict(zip(index["row"].astype(int), index["type1"]))
+    if not all(int(r) in by_row for r in ref.rows):
+        return None
+    return np.array([by_row[int(r)].strip().lower() or "unknown" for r in ref.rows])
+
+
+def kid_per_type(real: FeatureSet, real_types: np.ndarray, fake: FeatureSet, fake_types: np.ndarray,
+                 ev: EvalConfig, seed: int, min_real: int | None = None
+                 ) -> tuple[dict[str, float], dict[str, dict]]:
+    """({type: KID}, {type: {real, fake}}): the generated images of each type against the real
+    images of that type, for types with >= ``min_real`` (default KID_PER_TYPE_MIN_REAL) real
+    images and >= 2 generated ones."""
+    min_real = KID_PER_TYPE_MIN_REAL if min_real is None else min_real
+    scores, counts = {}, {}
+    for t in sorted(set(real_types.tolist())):
+        r, f = real_types == t, fake_types == t
+        if r.sum() < min_real or f.sum() < 2:
+            continue
+        scores[t] = kid(real.features[r], fake.features[f], ev.kid_subsets, ev.kid_subset_size, seed)[0]
+        counts[t] = {"real": int(r.sum()), "fake": int(f.sum())}
+    return scores, counts
+
+
 def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
                      reference_root: str | Path = "data/reference",
                      prepared_root: str | Path = "data/prepared",
@@ -135,8 +170,10 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     import pandas as pd
     from tqdm import tqdm
 
+    from pokegan.models.conditional import empirical_labels, is_conditional
     from pokegan.models.io import list_checkpoints, load_generator, sample
 
+    started = time.perf_counter()
     variant = cfg.variant(name)
     ev, seed = cfg.eval, cfg.seed
     net = net or load_feature_net()
@@ -153,10 +190,15 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
         raise ValueError(f"{final_path} generates {meta_final['image_size']} px images but "
                          f"{ref.path} holds {ref_size} px real images; run `dvc repro` to rebuild both")
     is_scorer = ISScorer(ev.inception_is_weights, ev.is_splits, ev.batch_size)
+    # conditional G: seeded labels from the training type distribution, nested like the latents
+    vocab = meta_final.get("labels") if is_conditional(G_final) else None
+
+    def labels_for(n: int) -> torch.Tensor | None:
+        return empirical_labels(n, meta_final["label_counts"], seed) if vocab else None
 
     def run(G, latents: torch.Tensor, reuse: FeatureSet | None, desc: str):
         images = sample(G, len(latents), seed, batch_size=ev.batch_size, device="cpu",
-                        latents=latents)
+                        latents=latents, labels=labels_for(len(latents)))
         start = reuse.n if reuse is not None else 0
         new = net.extract(images[start:], ev.batch_size, desc=desc) if start < len(images) \
             else np.zeros((0, net.dim), np.float32)
@@ -180,7 +222,7 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     reuse = None
     if last is not None and same_weights(G, last.generator) and ev.samples >= last.feats.n:
         reuse = last.feats  # same generator, same first latents: those features are known
-    _, s = run(G, latents, reuse, f"{name} final")
+    final_feats, s = run(G, latents, reuse, f"{name} final")
     final_epoch = meta.get("epoch", rows[-1]["epoch"] if rows else None)
 
     curve = pd.DataFrame([{c: _nan_to_none(r.get(c)) for c in CURVE_COLUMNS} for r in rows],
@@ -198,6 +240,18 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
         "feature_extractor": {"name": net.name, "sha1": net.sha1},
         "best": {"epoch": best["epoch"], "fid": best["fid"]} if best else None,
     }
+    if vocab:
+        real_types = reference_types(ref, variant.dataset, prepared_root)
+        if real_types is None:
+            result["kid_per_type_note"] = ("per-image types of the reference unknown (no rows in "
+                                           f"{ref.path} or no {prepared_root}/{variant.dataset}/index.csv)")
+        else:
+            fake_types = np.array(vocab)[labels_for(len(latents)).numpy()]
+            result["kid_per_type"], result["kid_per_type_samples"] = kid_per_type(
+                real, real_types, final_feats, fake_types, ev, seed)
+            log(f"{name} KID per type: " + ", ".join(
+                f"{t} {k:.4f}" for t, k in result["kid_per_type"].items()))
+    result["seconds"] = round(time.perf_counter() - started, 1)
     write_json(Path(metrics_root) / f"{name}.json", result)
     log(f"{name} final (epoch {final_epoch}): FID {s['fid']:.1f}  KID {s['kid']:.4f}  "
         f"on {s['samples']} samples vs {real.n} real"

@@ -95,6 +95,7 @@ class Reference:
     path: Path
     feats: FeatureSet
     info: dict
+    rows: np.ndarray | None = None   # row of each feature in the prepared images.npy (if stored)
 
     @property
     def fingerprint(self) -> dict:
@@ -110,14 +111,27 @@ def load_reference(path: str | Path, expect: dict | None = None) -> Reference:
     path = Path(path)
     if not path.is_file():
         raise ReferenceError(f"{path}: reference statistics not found; run `dvc repro reference`")
-    with np.load(path, allow_pickle=False) as z:
-        missing = {"features", "mu", "sigma", "n", "info"} - set(z.files)
-        if missing:
-            raise ReferenceError(f"{path}: not a pokegan reference file (missing "
-                                 f"{', '.join(sorted(missing))}); run `dvc repro reference`")
-        info = json.loads(str(z["info"]))
-        feats = FeatureSet(z["features"], _mu=z["mu"], _sigma=z["sigma"])
-    ref = Reference(path, feats, info)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if not hasattr(z, "files"):  # a bare .npy array, not an .npz archive
+                raise ReferenceError(f"{path}: not a pokegan reference file (an .npy array, not "
+                                     "an .npz archive); run `dvc repro reference`")
+            missing = {"features", "mu", "sigma", "n", "info"} - set(z.files)
+            if missing:
+                raise ReferenceError(f"{path}: not a pokegan reference file (missing "
+                                     f"{', '.join(sorted(missing))}); run `dvc repro reference`")
+            info = json.loads(str(z["info"]))
+            feats = FeatureSet(z["features"], _mu=z["mu"], _sigma=z["sigma"])
+            rows = np.asarray(z["rows"], np.int64) if "rows" in z.files else None
+    except ReferenceError:
+        raise
+    except Exception as exc:  # truncated zip (BadZipFile), garbage, bad JSON, bad shapes, ...
+        raise ReferenceError(f"{path}: unreadable or corrupt reference file ({type(exc).__name__}: "
+                             f"{exc}); run `dvc repro reference`") from None
+    if not isinstance(info, dict):
+        raise ReferenceError(f"{path}: not a pokegan reference file (no fingerprint); "
+                             "run `dvc repro reference`")
+    ref = Reference(path, feats, info, rows)
     if expect is not None:
         check_fingerprint(ref, expect)
     return ref

@@ -43,6 +43,33 @@ def up_block(c_in: int, c_out: int, kernel: int) -> list[nn.Module]:
             nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
+def resize_up_block(c_in: int, c_out: int) -> list[nn.Module]:
+    """Nearest-neighbour ×2 then a 3×3 conv + BatchNorm + ReLU: every output pixel sees the same
+    number of kernel taps, so no checkerboard (Odena et al., 2016)."""
+    return [nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+class MinibatchStd(nn.Module):
+    """Appends one feature map: the mean over features of the per-feature standard deviation
+    across groups of ``group`` samples (ProGAN/StyleGAN), so D can see a collapsed batch."""
+
+    def __init__(self, group: int = 4):
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        g = min(self.group, n)
+        while n % g:
+            g -= 1
+        y = x.float().view(g, n // g, c, h, w)                      # sample i*(n/g)+j in group j
+        y = (y.var(0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))   # (n/g,)
+        y = y.to(x.dtype).view(n // g, 1, 1, 1).repeat(g, 1, h, w)
+        return torch.cat([x, y], dim=1)
+
+
 @torch.no_grad()
 def dcgan_init(module: nn.Module) -> None:
     """DCGAN initialisation: conv/linear weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0.

@@ -10,15 +10,37 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import dcgan_init, down_block, maybe_sn, up_block, widths
+from .blocks import (MinibatchStd, dcgan_init, down_block, maybe_sn, resize_up_block, up_block,
+                     widths)
+
+UPSAMPLE_MODES = ("convtranspose", "resize_conv")
 
 
 class Generator(nn.Module):
-    def __init__(self, latent_dim: int = 128, image_size: int = 64, kernel_size: int = 4):
+    """``upsample``: ``convtranspose`` (the study: stride-2 transposed convs) or ``resize_conv``
+    (a linear layer to 4×4, then nearest ×2 + 3×3 conv per stage; no transposed conv at all)."""
+
+    def __init__(self, latent_dim: int = 128, image_size: int = 64, kernel_size: int = 4,
+                 upsample: str = "convtranspose"):
         super().__init__()
+        if upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE_MODES)}, got {upsample!r}")
         self.kwargs = dict(latent_dim=latent_dim, image_size=image_size, kernel_size=kernel_size)
-        self.latent_dim, self.image_size = latent_dim, image_size
+        if upsample != "convtranspose":        # study files keep their exact kwargs
+            self.kwargs["upsample"] = upsample
+        self.latent_dim, self.image_size, self.upsample = latent_dim, image_size, upsample
         ch = widths(image_size)[::-1]                       # 64 px: [512, 256, 128, 64]
+        if upsample == "resize_conv":
+            layers = [nn.Flatten(), nn.Linear(latent_dim, ch[0] * 16, bias=False),
+                      nn.Unflatten(1, (ch[0], 4, 4)),
+                      nn.BatchNorm2d(ch[0]), nn.ReLU(inplace=True)]   # z → 4×4
+            for c_in, c_out in zip(ch, ch[1:]):
+                layers += resize_up_block(c_in, c_out)
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"),
+                       nn.Conv2d(ch[-1], 3, 3, 1, 1), nn.Tanh()]
+            self.net = nn.Sequential(*layers)
+            dcgan_init(self)
+            return
         layers = [nn.ConvTranspose2d(latent_dim, ch[0], kernel_size, 1, 0, bias=False),
                   nn.BatchNorm2d(ch[0]), nn.ReLU(inplace=True)]   # 1×1 → 4×4
         for c_in, c_out in zip(ch, ch[1:]):
@@ -38,15 +60,21 @@ class Discriminator(nn.Module):
     (SN-GAN style); without it the inner convs get BatchNorm, as in the original DCGAN.
     """
 
-    def __init__(self, image_size: int = 64, kernel_size: int = 4, spectral_norm: bool = True):
+    def __init__(self, image_size: int = 64, kernel_size: int = 4, spectral_norm: bool = True,
+                 mbstd: bool = False):
         super().__init__()
         self.kwargs = dict(image_size=image_size, kernel_size=kernel_size, spectral_norm=spectral_norm)
+        if mbstd:                               # study files keep their exact kwargs
+            self.kwargs["mbstd"] = True
         ch = [3] + widths(image_size)                       # 64 px: [3, 64, 128, 256, 512]
         layers = []
         for i, (c_in, c_out) in enumerate(zip(ch, ch[1:])):
             layers += down_block(c_in, c_out, kernel_size, sn=spectral_norm,
                                  bn=not spectral_norm and i > 0)
-        layers.append(maybe_sn(nn.Conv2d(ch[-1], 1, kernel_size, 1, 0), spectral_norm))  # 4×4 → 1×1
+        if mbstd:                                           # + 1 stddev map at 4×4
+            layers.append(MinibatchStd())
+        layers.append(maybe_sn(nn.Conv2d(ch[-1] + int(mbstd), 1, kernel_size, 1, 0),
+                               spectral_norm))              # 4×4 → 1×1
         self.net = nn.Sequential(*layers)
         dcgan_init(self)
 

@@ -75,20 +75,24 @@ def read_file(path: str | Path, map_location="cpu", mmap: bool = False) -> dict[
     return obj
 
 
-def _load_role(path, role: str, cls_name: str, map_location) -> tuple[nn.Module, dict]:
+def _load_role(path, role: str, cls_name: str | tuple[str, ...], map_location) -> tuple[nn.Module, dict]:
+    names = (cls_name,) if isinstance(cls_name, str) else tuple(cls_name)
+    cls_name = names[0]
     path = Path(path)
     if path.is_dir():
         path = path / ("generator.pt" if role == "G" else "encoder.pt")
     obj = read_file(path, map_location)
     if obj["format"] == CHECKPOINT_FORMAT:
         entry = obj.get("models", {}).get(role)
+        if role == "G" and isinstance(obj.get("ema"), dict) and "model" in obj["ema"]:
+            entry = obj["ema"]["model"]     # a run with `ema`: sample the averaged G, as generator.pt
         if entry is None:
             raise ModelFileError(f"{path}: checkpoint holds no {cls_name} "
                                  f"(networks: {', '.join(obj.get('models', {}))})")
         meta = {**obj.get("meta", {}), "epoch": obj.get("epoch"), "images_seen": obj.get("images_seen")}
     else:
         entry, meta = obj, dict(obj.get("meta", {}))
-    if entry.get("class") != cls_name:
+    if entry.get("class") not in names:
         raise ModelFileError(f"{path}: holds a {entry.get('class')}, not a {cls_name}")
     module = unpack(entry, str(path))
     kw = entry["kwargs"]
@@ -101,9 +105,10 @@ def _load_role(path, role: str, cls_name: str, map_location) -> tuple[nn.Module,
 # --------------------------------------------------------------------------- public API
 def load_generator(path, map_location="cpu") -> tuple[nn.Module, dict]:
     """G in eval mode + meta dict (model, latent_dim, image_size, epoch, images_seen, variant,
-    config, fingerprint, ...). ``path``: generator.pt, a checkpoint, or a models/<variant> folder.
+    config, fingerprint, ...; a conditional G adds ``labels``, its class names, and
+    ``label_counts``). ``path``: generator.pt, a checkpoint, or a models/<variant> folder.
     Raises :class:`ModelFileError` (a :class:`FileNotFoundError` when missing) naming the file."""
-    return _load_role(path, "G", "Generator", map_location)
+    return _load_role(path, "G", ("Generator", "ConditionalGenerator"), map_location)
 
 
 def load_encoder(path, map_location="cpu") -> tuple[nn.Module, dict]:
@@ -133,12 +138,17 @@ def to_uint8(x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def sample(G: nn.Module, n: int, seed: int, batch_size: int = 64, device="cpu",
-           latents: torch.Tensor | None = None) -> torch.Tensor:
+           latents: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
     """``n`` samples as uint8 N×3×S×S on the CPU, G in eval mode (its mode is restored after).
 
     Latents come from a CPU ``torch.Generator`` seeded with ``seed`` (or are given), so the
     latents — and the images — do not depend on ``batch_size`` or the device. G is moved to
     ``device``.
+
+    A conditional G (``num_classes`` attribute) takes ``labels`` (n class indices); without them
+    the labels are drawn uniformly over the classes from a CPU generator seeded with
+    ``seed + 1`` (so the latents stay those of the unconditional call). ``labels`` given to an
+    unconditional G is an error.
     """
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
@@ -147,10 +157,20 @@ def sample(G: nn.Module, n: int, seed: int, batch_size: int = 64, device="cpu",
         latents = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
     if latents.shape != (n, latent_dim):
         raise ValueError(f"latents must be {n}×{latent_dim}, got {tuple(latents.shape)}")
+    num_classes = getattr(G, "num_classes", None)
+    if num_classes is None and labels is not None:
+        raise ValueError(f"{type(G).__name__} is not conditional: it takes no labels")
+    if num_classes is not None:
+        if labels is None:
+            labels = torch.randint(num_classes, (n,), generator=torch.Generator().manual_seed(seed + 1))
+        labels = torch.as_tensor(labels, dtype=torch.int64).flatten()
+        if labels.shape != (n,) or int(labels.min()) < 0 or int(labels.max()) >= num_classes:
+            raise ValueError(f"labels must be {n} class indices in [0, {num_classes})")
     was_training = G.training
     G.to(device).eval()
     try:
-        out = [to_uint8(G(latents[i:i + batch_size].to(device)))
+        out = [to_uint8(G(latents[i:i + batch_size].to(device)) if labels is None else
+                        G(latents[i:i + batch_size].to(device), labels[i:i + batch_size].to(device)))
                for i in range(0, n, batch_size)]
     finally:
         G.train(was_training)

@@ -38,7 +38,9 @@ def report_markdown(metrics: dict[str, dict], figures: dict[str, str], minutes: 
         "",
         "FID and KID use the TF-Inception pool3 features (`feature_extractor` in each metrics file) "
         "against the variant's real, un-augmented set; KID is unbiased and the better number at "
-        "these sample counts. The *study* column is what the original report measured with its "
+        "these sample counts. *best curve FID* is the lowest FID over the checkpoints, each "
+        "scored on `eval.samples_curve` samples (fewer than the final model's, so not comparable "
+        "to the FID column). The *study* column is what the original report measured with its "
         "own hand-written Inception code on 128 real images (its real images scored IS "
         f"{STUDY_REAL_IS}): another implementation and protocol, **not directly comparable**.",
         "",

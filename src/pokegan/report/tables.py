@@ -34,7 +34,7 @@ def _fmt(value, digits: int) -> str:
 
 def metrics_table(metrics: dict[str, dict]) -> str:
     """A Markdown table: one row per variant, final and best-checkpoint metrics, sample counts."""
-    head = ("| variant | epoch | FID | KID ×10³ (± std) | IS | precision | recall | best FID (epoch) "
+    head = ("| variant | epoch | FID | KID ×10³ (± std) | IS | precision | recall | best curve FID (epoch) "
             "| samples / real | study (its own FID, IS) |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, m in metrics.items():

@@ -68,8 +68,10 @@ def non_finite(nets: dict[str, nn.Module]) -> list[str]:
 # --------------------------------------------------------------------------- save / find
 def save_checkpoint(path: Path, *, nets: dict[str, nn.Module], opts: dict[str, torch.optim.Optimizer],
                     generators: dict[str, torch.Generator], epoch: int, images_seen: int,
-                    history: list[dict], fingerprint: str, meta: dict, seconds: float) -> None:
-    """Write the training state atomically; refuses (ValueError) if any weight is NaN/inf."""
+                    history: list[dict], fingerprint: str, meta: dict, seconds: float,
+                    ema: dict | None = None) -> None:
+    """Write the training state atomically; refuses (ValueError) if any weight is NaN/inf.
+    ``ema``: :meth:`pokegan.training.ema.EMA.state_dict` when the run averages G's weights."""
     bad = non_finite(nets)
     if bad:
         raise ValueError(f"refusing to write {path}: non-finite weights in {', '.join(bad[:5])}")
@@ -84,6 +86,8 @@ def save_checkpoint(path: Path, *, nets: dict[str, nn.Module], opts: dict[str, t
         "train": {"optimizers": {k: o.state_dict() for k, o in opts.items()},
                   "rng": capture_rng(generators), "seconds": float(seconds)},
     }
+    if ema is not None:
+        payload["ema"] = ema
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 

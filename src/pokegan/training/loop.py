@@ -18,19 +18,24 @@ from typing import Callable
 import torch
 from tqdm import tqdm
 
-from pokegan.config import TrainConfig
+from pokegan.config import ConfigError, TrainConfig
 from pokegan.files import atomic_path, fingerprint, library_versions, write_json
 from pokegan.models import build_models
+from pokegan.models.conditional import CONDITIONAL_MODELS, check_labels, cycling_labels
 from pokegan.models.io import save_model, to_uint8
 
 from .checkpoint import (checkpoint_path, find_resume, non_finite, restore_rng, save_checkpoint,
                          stale_checkpoints)
 from .device import resolve_device, resolve_precision
+from .distributed import all_reduce_mean, init_from_env, shard
+from .ema import EMA
+from .levers import LEVER_DEFAULTS
 from .steps import STEPS, StepContext, make_optimizers
 
 # Keys that do not change the weights a run produces (so changing them keeps its checkpoints).
 # device/precision are replaced by what they resolve to.
-NOT_IN_FINGERPRINT = ("epochs", "checkpoint_every", "grid_size", "device", "precision")
+NOT_IN_FINGERPRINT = ("epochs", "checkpoint_every", "grid_size", "device", "precision",
+                      "processes")   # the world size that actually ran is recorded instead
 LOGGED = ("d_loss", "g_loss", "d_real", "d_fake", "dz_loss", "g_adv_x", "g_adv_z", "rec_x", "rec_z")
 
 
@@ -42,10 +47,15 @@ class TrainingDiverged(FloatingPointError):
     """A loss became NaN/inf; the message names variant, epoch and step."""
 
 
-def run_fingerprint(cfg: TrainConfig, data_fingerprint: str, device: torch.device, precision: str) -> str:
-    params = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_IN_FINGERPRINT}
-    return fingerprint({"params": params, "data": data_fingerprint, "device": device.type,
-                        "precision": precision, "format": 1})
+def run_fingerprint(cfg: TrainConfig, data_fingerprint: str, device: torch.device, precision: str,
+                    world_size: int = 1) -> str:
+    params = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_IN_FINGERPRINT
+              and not (k in LEVER_DEFAULTS and v == LEVER_DEFAULTS[k])}   # levers off: as before
+    record = {"params": params, "data": data_fingerprint, "device": device.type,
+              "precision": precision, "format": 1}
+    if world_size > 1:      # a data-parallel run is another run (single-process ones keep theirs)
+        record["world_size"] = world_size
+    return fingerprint(record)
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -69,17 +79,23 @@ def check_images(images: torch.Tensor, cfg: TrainConfig) -> None:
 
 
 @torch.no_grad()
-def save_grid(G, z: torch.Tensor, path: Path, device: torch.device) -> None:
+def save_grid(G, z: torch.Tensor, path: Path, device: torch.device,
+              labels: torch.Tensor | None = None) -> None:
     from PIL import Image
     from torchvision.utils import make_grid
 
     was = G.training
     G.eval()
-    imgs = to_uint8(G(z.to(device)))
+    imgs = to_uint8(G(z.to(device)) if labels is None else G(z.to(device), labels.to(device)))
     G.train(was)
     grid = make_grid(imgs, nrow=max(1, int(math.ceil(math.sqrt(len(imgs))))), padding=2, pad_value=255)
     with atomic_path(path, suffix=".png") as tmp:
         Image.fromarray(grid.permute(1, 2, 0).numpy()).save(tmp, format="PNG")
+
+
+def _sampling_G(nets: dict, ema: EMA | None):
+    """The G that is drawn and saved: the weight average when the run keeps one (``ema``)."""
+    return ema.model_for_sampling() if ema is not None else nets["G"]
 
 
 def _grid_path(model_dir: Path, epoch: int) -> Path:
@@ -118,32 +134,53 @@ class _Live:
 
 def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerprint: str,
           model_dir: str | Path, plots_dir: str | Path | None = None, progress: bool = True,
-          log: Callable[[str], None] = _say) -> dict:
+          log: Callable[[str], None] = _say, labels: torch.Tensor | None = None,
+          label_names: list[str] | None = None) -> dict:
     """Train ``variant`` on ``images`` (uint8 N×3×S×S), resuming from a matching checkpoint.
 
     Writes ``model_dir/{checkpoints/epoch_XXXX.pt, grids/epoch_XXXX.png, generator.pt,
     encoder.pt (AEGAN), info.json}`` and, with ``plots_dir``, DVCLive logs and ``samples.png``.
     Returns the info dict. Raises :class:`TrainingDiverged` on a NaN/inf loss.
+    Conditional models (cdcgan) also need ``labels`` (int, one per image) and ``label_names``
+    (the vocabulary, saved in the meta as ``labels`` with ``label_counts``); the per-epoch grid
+    then cycles over the classes.
     """
     started = time.perf_counter()
     check_images(images, cfg)
+    if cfg.batch_size > images.shape[0]:    # before anything is written
+        raise ConfigError(
+            f"variants.{variant}.batch_size: {cfg.batch_size} is larger than dataset "
+            f"{cfg.dataset!r} ({images.shape[0]} images); allowed values: 1 to {images.shape[0]} "
+            "(set it in the variant or lower the top-level batch_size)")
+    conditional = cfg.model in CONDITIONAL_MODELS
+    if conditional:
+        labels, label_names, label_counts = check_labels(labels, label_names, images.shape[0])
     model_dir = Path(model_dir)
     plots_dir = Path(plots_dir) if plots_dir is not None else None
     device = resolve_device(cfg.device)
+    world = init_from_env(device.type)
+    if device.type == "cuda" and world.active:
+        device = torch.device("cuda", world.local_rank)
+        torch.cuda.set_device(device)
     precision = resolve_precision(cfg.precision, device)
-    fp = run_fingerprint(cfg, data_fingerprint, device, precision)
+    fp = run_fingerprint(cfg, data_fingerprint, device, precision, world.size)
     meta = {"variant": variant, "model": cfg.model, "dataset": cfg.dataset,
             "latent_dim": cfg.latent_dim, "image_size": cfg.image_size,
             "config": dataclasses.asdict(cfg), "fingerprint": fp,
             "data_fingerprint": data_fingerprint, "device": device.type, "precision": precision}
+    if conditional:
+        meta.update(labels=label_names, label_counts=label_counts)
 
     # networks from the seed, then (maybe) the state of an earlier run
     torch.manual_seed(cfg.seed)
     nets = {k: v.to(device) for k, v in build_models(
         cfg.model, latent_dim=cfg.latent_dim, image_size=cfg.image_size,
-        kernel_size=cfg.kernel_size, spectral_norm=cfg.spectral_norm).items()}
+        kernel_size=cfg.kernel_size, spectral_norm=cfg.spectral_norm,
+        upsample=cfg.upsample, mbstd=cfg.mbstd,
+        num_classes=len(label_names) if conditional else 0).items()}
     opts = make_optimizers(cfg, nets)
-    noise = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    ema = EMA(nets["G"], cfg.ema) if cfg.ema > 0 else None   # averaged G: grids, generator.pt
+    noise = torch.Generator(device=device).manual_seed(cfg.seed + 1 + 7919 * world.rank)
     generators = {"noise": noise}
     epoch, images_seen, history, seconds_before = 0, 0, [], 0.0
     ckpt = find_resume(model_dir, fp, nets.keys(), cfg.epochs, log)
@@ -153,6 +190,8 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
         for role, opt in opts.items():
             opt.load_state_dict(ckpt["train"]["optimizers"][role])
         restore_rng(ckpt["train"]["rng"], generators)
+        if ema is not None:
+            ema.load_state_dict(ckpt["ema"])
         epoch, images_seen = ckpt["epoch"], ckpt["images_seen"]
         history, seconds_before = list(ckpt["history"]), ckpt["train"]["seconds"]
         log(f"{variant}: resuming from epoch {epoch} ({checkpoint_path(model_dir, epoch)})")
@@ -163,13 +202,18 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
         net.train()
 
     step_fn = STEPS[cfg.model]
-    ctx = StepContext(cfg, device, precision, noise)
+    ctx = StepContext(cfg, device, precision, noise, world=world)
+    classes = labels.to(device) if conditional else None
+    if conditional:
+        ctx.label_probs = torch.tensor(label_counts, dtype=torch.float, device=device)
     data = images.to(device)
     n = data.shape[0]
-    batch = min(cfg.batch_size, n)
-    steps_per_epoch = n // batch                    # the last incomplete batch is dropped
+    batch = cfg.batch_size                          # <= n (checked above)
+    steps_per_epoch = (n // world.size) // batch    # per process; incomplete batches dropped
+    ctx.steps_done = epoch * steps_per_epoch        # lazy R1 continues its schedule on resume
     z_grid = grid_latents(cfg)
-    live = _Live(plots_dir)
+    y_grid = cycling_labels(cfg.grid_size, len(label_names)) if conditional else None
+    live = _Live(plots_dir if world.is_main else None)    # rank 0 alone writes files
     for entry in history:                           # DVC wiped plots_dir: replay earlier epochs
         live.log(entry)
     log(f"{variant}: {cfg.model} on {n} images of {cfg.image_size}px, {device.type}/{precision}, "
@@ -183,12 +227,21 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
         while epoch < cfg.epochs:
             epoch += 1
             t_epoch = time.perf_counter()
-            order = epoch_order(n, cfg.seed, epoch).to(device)
+            order = shard(epoch_order(n, cfg.seed, epoch), world).to(device)
+            if world.active:    # per-process noise from (seed, rank, epoch): resumable without
+                noise.manual_seed(cfg.seed + 1 + 7919 * world.rank + 104729 * epoch)  # gathering RNGs
             sums: dict[str, float] = {}
             for step in range(1, steps_per_epoch + 1):
-                real = data[order[(step - 1) * batch: step * batch]].float().div_(127.5).sub_(1.0)
-                out = step_fn(nets, opts, real, ctx)
-                values = dict(zip(out, torch.stack(list(out.values())).float().tolist()))
+                idx = order[(step - 1) * batch: step * batch]
+                real = data[idx].float().div_(127.5).sub_(1.0)
+                out = (step_fn(nets, opts, real, ctx) if classes is None
+                       else step_fn(nets, opts, real, ctx, classes=classes[idx]))
+                if ema is not None:
+                    ema.update(nets["G"])
+                stacked = torch.stack(list(out.values())).float()
+                if world.active:    # every process logs (and checks) the mean over processes
+                    stacked = all_reduce_mean(stacked, world)
+                values = dict(zip(out, stacked.tolist()))
                 bad = [k for k, v in values.items() if not math.isfinite(v)]
                 if bad:
                     raise TrainingDiverged(
@@ -197,8 +250,8 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
                         f"{last_saved or 'none'} (try a lower lr / lr_d)")
                 for k, v in values.items():
                     sums[k] = sums.get(k, 0.0) + v
-                images_seen += real.shape[0]
-                images_run += real.shape[0]
+                images_seen += real.shape[0] * world.size
+                images_run += real.shape[0] * world.size
                 bar.update(1)
                 if bar.n % 10 == 0 or step == steps_per_epoch:
                     rate = images_run / max(time.perf_counter() - t_run, 1e-9)
@@ -207,16 +260,25 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
             entry = {"epoch": epoch, "images_seen": images_seen,
                      **{k: v / steps_per_epoch for k, v in sums.items()},
                      "seconds": time.perf_counter() - t_epoch}
+            bad_w = non_finite(nets)                # finite losses, broken weights
+            if bad_w:
+                raise TrainingDiverged(
+                    f"{variant}: non-finite weights {', '.join(bad_w[:3])} at epoch {epoch}, "
+                    f"step {steps_per_epoch}/{steps_per_epoch}; last good checkpoint: "
+                    f"{last_saved or 'none'} (try a lower lr / lr_d)")
             history.append(entry)
             live.log(entry)
-            save_grid(nets["G"], z_grid, _grid_path(model_dir, epoch), device)
+            if not world.is_main:
+                continue
+            save_grid(_sampling_G(nets, ema), z_grid, _grid_path(model_dir, epoch), device, y_grid)
             _publish_grid(model_dir, plots_dir, epoch)
             if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
                 last_saved = checkpoint_path(model_dir, epoch)
                 save_checkpoint(last_saved, nets=nets, opts=opts,
                                 generators=generators, epoch=epoch, images_seen=images_seen,
                                 history=history, fingerprint=fp, meta=meta,
-                                seconds=seconds_before + time.perf_counter() - started)
+                                seconds=seconds_before + time.perf_counter() - started,
+                                ema=ema.state_dict() if ema is not None else None)
     finally:
         bar.close()
         live.close()
@@ -224,11 +286,15 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
     bad = non_finite(nets)
     if bad:
         raise TrainingDiverged(f"{variant}: non-finite weights after epoch {epoch}: {', '.join(bad[:5])}")
+    if not world.is_main:
+        return {"variant": variant, "rank": world.rank, "world_size": world.size, "epochs": epoch,
+                "images_seen": images_seen, "device": device.type, "precision": precision,
+                "seconds": round(seconds_before + time.perf_counter() - started, 2)}
     if not _grid_path(model_dir, epoch).exists():       # e.g. grids/ lost while checkpoints remain
-        save_grid(nets["G"], z_grid, _grid_path(model_dir, epoch), device)
+        save_grid(_sampling_G(nets, ema), z_grid, _grid_path(model_dir, epoch), device, y_grid)
     _publish_grid(model_dir, plots_dir, epoch)            # also after a resume with nothing left
     final = {**meta, "epoch": epoch, "images_seen": images_seen}
-    save_model(model_dir / "generator.pt", nets["G"], final)
+    save_model(model_dir / "generator.pt", _sampling_G(nets, ema), final)
     if "E" in nets:
         save_model(model_dir / "encoder.pt", nets["E"], final)
     for path in stale_checkpoints(model_dir, fp, cfg.epochs):
@@ -242,6 +308,7 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
         "variant": variant, "model": cfg.model, "dataset": cfg.dataset,
         "params": dataclasses.asdict(cfg), "fingerprint": fp, "data_fingerprint": data_fingerprint,
         "device": device.type, "precision": precision, "threads": torch.get_num_threads(),
+        "world_size": world.size,
         "epochs": epoch, "images_seen": images_seen, "images": n, "batch_size": batch,
         "seconds": round(seconds_before + time.perf_counter() - started, 2),
         "seconds_this_run": round(time.perf_counter() - started, 2),

@@ -17,6 +17,8 @@ from pokegan.config import TrainConfig
 
 from .device import autocast
 from .diffaugment import diff_augment, parse_policy
+from .distributed import World, average_gradients
+from .levers import d_adversarial, g_adversarial, r1_due, r1_penalty
 from .losses import bce, l1, mse, soft_labels
 
 Nets = dict[str, nn.Module]
@@ -29,6 +31,9 @@ class StepContext:
     device: torch.device
     precision: str
     generator: torch.Generator
+    label_probs: torch.Tensor | None = None   # conditional models: the type distribution of the data
+    steps_done: int = 0                       # D steps so far (the loop sets it on resume; lazy R1)
+    world: World = World()                    # data-parallel processes (torchrun); 1 = alone
 
     def __post_init__(self):
         self.policy = parse_policy(self.cfg.diffaugment)
@@ -47,6 +52,12 @@ class StepContext:
         return soft_labels(n, real, soft_real=c.soft_real, soft_fake=c.soft_fake,
                            spread=c.label_spread, flip=c.label_flip,
                            generator=self.generator, device=self.device)
+
+    def fake_classes(self, n: int) -> torch.Tensor:
+        """Class labels for generated images, drawn from the data's empirical distribution."""
+        if self.label_probs is None:
+            raise ValueError("a conditional step needs StepContext.label_probs")
+        return torch.multinomial(self.label_probs, n, replacement=True, generator=self.generator)
 
 
 def make_optimizers(cfg: TrainConfig, nets: Nets) -> Opts:
@@ -70,10 +81,11 @@ def frozen(*nets: nn.Module):
             p.requires_grad_(f)
 
 
-def _update(loss: torch.Tensor, *opts: torch.optim.Optimizer) -> None:
+def _update(ctx: StepContext, loss: torch.Tensor, *opts: torch.optim.Optimizer) -> None:
     for o in opts:
         o.zero_grad(set_to_none=True)
     loss.backward()
+    average_gradients([p for o in opts for g in o.param_groups for p in g["params"]], ctx.world)
     for o in opts:
         o.step()
 
@@ -84,18 +96,27 @@ def dcgan_step(nets: Nets, opts: Opts, real: torch.Tensor, ctx: StepContext) -> 
     z = ctx.latents(n)
     with ctx.autocast():
         fake = G(z)
-    # D: soft noisy labels, real and fake (DiffAugment on both)
-    y_real, y_fake = ctx.labels(n, True), ctx.labels(n, False)
+    c = ctx.cfg
+    # D: soft noisy labels (loss bce, the study), real and fake (DiffAugment on both)
+    y_real, y_fake = (ctx.labels(n, True), ctx.labels(n, False)) if c.loss == "bce" else (None, None)
+    r1 = r1_due(c, ctx.steps_done)
+    ctx.steps_done += 1
     with ctx.autocast():
-        logit_real = D(ctx.aug(real))
+        real_in = ctx.aug(real)
+        if r1:
+            real_in = real_in.detach().requires_grad_(True)
+        logit_real = D(real_in)
         logit_fake = D(ctx.aug(fake.detach()))
-    d_loss = bce(logit_real, y_real) + bce(logit_fake, y_fake)
-    _update(d_loss, opts["D"])
-    # G: make the updated D call the same fakes real (target 1)
+    d_loss = d_adversarial(c.loss, logit_real, logit_fake, y_real, y_fake)
+    if r1:   # lazy R1: weight × k every k-th step; d_loss stays the adversarial part (logged)
+        _update(ctx, d_loss + 0.5 * c.r1 * c.r1_every * r1_penalty(logit_real, real_in), opts["D"])
+    else:
+        _update(ctx, d_loss, opts["D"])
+    # G: make the updated D call the same fakes real (target 1; hinge: raise D's logit)
     with frozen(D), ctx.autocast():
         logit_gen = D(ctx.aug(fake))
-    g_loss = bce(logit_gen, 1.0)
-    _update(g_loss, opts["G"])
+    g_loss = g_adversarial(c.loss, logit_gen)
+    _update(ctx, g_loss, opts["G"])
     return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
             "d_real": torch.sigmoid(logit_real.detach().float()).mean(),
             "d_fake": torch.sigmoid(logit_fake.detach().float()).mean()}
@@ -124,7 +145,7 @@ def aegan_step(nets: Nets, opts: Opts, x: torch.Tensor, ctx: StepContext) -> dic
         lz_rec = Dz(z_rec.detach())
     dx_loss = (2 * bce(lx_real, yx_real) + bce(lx_fake, yx_fake) + bce(lx_rec, yx_rec)) / 4
     dz_loss = (2 * bce(lz_real, yz_real) + bce(lz_enc, yz_enc) + bce(lz_rec, yz_rec)) / 4
-    _update(dx_loss + dz_loss, opts["D"], opts["Dz"])   # disjoint parameters: one backward
+    _update(ctx, dx_loss + dz_loss, opts["D"], opts["Dz"])   # disjoint parameters: one backward
     # G and E jointly against the updated discriminators, plus both reconstructions
     with frozen(Dx, Dz), ctx.autocast():
         gx_fake = Dx(ctx.aug(x_fake))
@@ -136,7 +157,7 @@ def aegan_step(nets: Nets, opts: Opts, x: torch.Tensor, ctx: StepContext) -> dic
     rec_x = l1(x_rec, x)
     rec_z = mse(z_rec, z)
     ge_loss = c.alpha_x * adv_x + c.alpha_z * adv_z + c.rec_x * rec_x + c.rec_z * rec_z
-    _update(ge_loss, opts["G"], opts["E"])
+    _update(ctx, ge_loss, opts["G"], opts["E"])
     return {"d_loss": dx_loss.detach(), "g_loss": ge_loss.detach(),
             "d_real": torch.sigmoid(lx_real.detach().float()).mean(),
             "d_fake": torch.sigmoid(lx_fake.detach().float()).mean(),
@@ -144,6 +165,40 @@ def aegan_step(nets: Nets, opts: Opts, x: torch.Tensor, ctx: StepContext) -> dic
             "rec_x": rec_x.detach(), "rec_z": rec_z.detach()}
 
 
-STEPS: dict[str, Callable[[Nets, Opts, torch.Tensor, StepContext], dict[str, torch.Tensor]]] = {
-    "dcgan": dcgan_step, "aegan": aegan_step,
+def cdcgan_step(nets: Nets, opts: Opts, real: torch.Tensor, ctx: StepContext, *,
+                classes: torch.Tensor) -> dict[str, torch.Tensor]:
+    """dcgan_step for the type-conditional pair: D(x, y) on real images with their ``classes``
+    and on G(z, y') with y' drawn from the data's type distribution (same losses, soft labels,
+    flips, R1 and DiffAugment as dcgan_step)."""
+    G, D = nets["G"], nets["D"]
+    c = ctx.cfg
+    n = real.shape[0]
+    z = ctx.latents(n)
+    y_gen = ctx.fake_classes(n)
+    with ctx.autocast():
+        fake = G(z, y_gen)
+    y_real, y_fake = (ctx.labels(n, True), ctx.labels(n, False)) if c.loss == "bce" else (None, None)
+    r1 = r1_due(c, ctx.steps_done)
+    ctx.steps_done += 1
+    with ctx.autocast():
+        real_in = ctx.aug(real)
+        if r1:
+            real_in = real_in.detach().requires_grad_(True)
+        logit_real = D(real_in, classes)
+        logit_fake = D(ctx.aug(fake.detach()), y_gen)
+    d_loss = d_adversarial(c.loss, logit_real, logit_fake, y_real, y_fake)
+    penalty = 0.5 * c.r1 * c.r1_every * r1_penalty(logit_real, real_in) if r1 else 0.0
+    _update(ctx, d_loss + penalty, opts["D"])
+    with frozen(D), ctx.autocast():
+        logit_gen = D(ctx.aug(fake), y_gen)
+    g_loss = g_adversarial(c.loss, logit_gen)
+    _update(ctx, g_loss, opts["G"])
+    return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+            "d_real": torch.sigmoid(logit_real.detach().float()).mean(),
+            "d_fake": torch.sigmoid(logit_fake.detach().float()).mean()}
+
+
+# Conditional steps take the batch's class labels as keyword ``classes`` (see the loop).
+STEPS: dict[str, Callable[..., dict[str, torch.Tensor]]] = {
+    "dcgan": dcgan_step, "aegan": aegan_step, "cdcgan": cdcgan_step,
 }

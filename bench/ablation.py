@@ -1,0 +1,186 @@
+"""Ablation of the generation-quality levers (issue 9), each alone and together, measured.
+
+Every config trains the study's DCGAN on the prepared artwork ×3 set for one fixed small budget
+(``--epochs``, default 6: ~13.5k images shown) per seed, then scores ``--samples`` images
+(the evaluate stage's seeded latents) with the project's own metric code (TF-Inception
+features, FID, KID) against ``data/reference/artwork.npz``.
+
+EMA does not change training (it only reads G's weights after each step and never touches the
+training RNG), so every run keeps one (``--ema``) and is scored twice: the live generator
+(the row ``<config>``) and the averaged one (``<config>+ema``). The ``baseline`` run thus also
+gives the ``ema``-alone row.
+
+Incremental and resumable: rows already in the CSV are skipped, and each run trains in its own
+folder under ``--work`` with checkpoints, so a killed run resumes where it stopped.
+
+    POKEGAN_THREADS=1 python bench/ablation.py [--configs baseline hinge ...] [--seeds 0 1]
+Writes ``plots/ablation.csv`` (one row per config, seed and generator) and ``plots/ablation.md``
+(the table with mean ± half-range over seeds).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+# config name → TrainConfig overrides (on top of params.yaml's top-level values)
+ALL = dict(upsample="resize_conv", loss="hinge", lr=1e-4, lr_d=4e-4, r1=0.1, r1_every=4)
+CONFIGS: dict[str, dict] = {
+    "baseline": {},
+    "resize_conv": dict(upsample="resize_conv"),
+    "hinge": dict(loss="hinge"),
+    "ttur": dict(lr=1e-4, lr_d=4e-4),
+    "r1": dict(r1=0.1, r1_every=4),
+    "mbstd": dict(mbstd=True),
+    "all": ALL,
+    "diffaug+all": dict(ALL, diffaugment="color,translation,cutout"),
+    "all+mbstd": dict(ALL, mbstd=True),
+    "ns": dict(loss="ns"),
+}
+DEFAULT_ORDER = ["baseline", "all", "resize_conv", "hinge", "ttur", "r1", "mbstd", "diffaug+all"]
+COLUMNS = ["config", "generator", "seed", "fid", "kid", "kid_std", "precision", "recall",
+           "epochs", "images_seen", "samples", "train_s", "precision_mode", "overrides"]
+
+
+def _read_rows(path: Path) -> list[dict]:
+    import pandas as pd
+    if not path.is_file():
+        return []
+    return pd.read_csv(path, keep_default_na=False).to_dict("records")
+
+
+def _write(rows: list[dict], csv_path: Path, md_path: Path, meta: str) -> None:
+    import pandas as pd
+
+    from pokegan.files import atomic_path
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    with atomic_path(csv_path, suffix=".csv") as tmp:
+        df.to_csv(tmp, index=False)
+    with atomic_path(md_path, suffix=".md") as tmp:
+        Path(tmp).write_text(markdown(df, meta))
+
+
+def markdown(df, meta: str) -> str:
+    """Per-run rows, then one summary line per lever: mean ± half the range over seeds."""
+    lines = ["# Ablation of the generation-quality levers", "", meta, "",
+             "Lower is better for both. ± is half the range over the seeds (the spread); a lever "
+             "helps only where its mean beats the baseline's by more than both spreads.", "",
+             "## Summary (mean over seeds)", "",
+             "| lever | seeds | FID | KID |", "|---|---|---|---|"]
+    if len(df):
+        df = df.assign(lever=df["config"].where(df["generator"] == "live",
+                                                df["config"] + "+ema"))
+        df.loc[df["lever"] == "baseline+ema", "lever"] = "ema"
+        order = list(dict.fromkeys(df["lever"]))
+        for lever in order:
+            g = df[df["lever"] == lever]
+            f, k = g["fid"].astype(float), g["kid"].astype(float)
+            seeds = ", ".join(str(s) for s in sorted(g["seed"]))
+            spread = lambda s: f" ± {(s.max() - s.min()) / 2:.{3 if s is k else 1}f}" if len(s) > 1 else ""
+            lines.append(f"| {lever} | {seeds} | {f.mean():.1f}{spread(f)} | {k.mean():.3f}{spread(k)} |")
+        lines += ["", "## Every run", "",
+                  "| lever | seed | FID | KID | precision | recall | train s | overrides |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for _, r in df.iterrows():
+            lines.append(f"| {r['lever']} | {r['seed']} | {float(r['fid']):.1f} | {float(r['kid']):.3f} "
+                         f"| {float(r['precision']):.3f} | {float(r['recall']):.3f} "
+                         f"| {float(r['train_s']):.0f} | `{r['overrides']}` |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--configs", nargs="+", default=DEFAULT_ORDER, choices=sorted(CONFIGS))
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--samples", type=int, default=250)
+    ap.add_argument("--both-first", type=int, default=2,
+                    help="run the first N configs at every seed before the others")
+    ap.add_argument("--ema", type=float, default=0.999, help="decay of the EMA every run keeps")
+    ap.add_argument("--dataset", default="artwork")
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--prepared", default="data/prepared")
+    ap.add_argument("--reference", default=None, help="default: data/reference/<dataset>.npz")
+    ap.add_argument("--work", default="/tmp/abl", help="training folders (checkpoints, grids)")
+    ap.add_argument("--csv", default="plots/ablation.csv")
+    ap.add_argument("--md", default="plots/ablation.md")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from pokegan import config
+    from pokegan.config import EvalConfig
+    from pokegan.data.prepared import load_prepared
+    from pokegan.metrics.evaluate import fixed_latents, score
+    from pokegan.metrics.features import FeatureSet, load_reference
+    from pokegan.metrics.inception import load_feature_net
+    from pokegan.models.io import list_checkpoints, load_generator, read_file, sample, unpack
+    from pokegan.training import TrainingDiverged, train
+
+    if os.environ.get("POKEGAN_THREADS"):
+        torch.set_num_threads(int(os.environ["POKEGAN_THREADS"]))
+    base = dataclasses.replace(config.load(args.params).train, dataset=args.dataset,
+                               epochs=args.epochs, checkpoint_every=2, ema=args.ema)
+    ev = EvalConfig()
+    images, _, meta = load_prepared(args.dataset, root=args.prepared)
+    net = load_feature_net()
+    ref_path = Path(args.reference or f"data/reference/{args.dataset}.npz")
+    real = load_reference(ref_path, expect={"feature_net_sha1": net.sha1, "resize": net.resize}).feats
+    csv_path, md_path = Path(args.csv), Path(args.md)
+    rows = _read_rows(csv_path)
+    note = (f"DCGAN on {args.dataset} ×3 ({len(images)} images, {base.image_size} px), "
+            f"{args.epochs} epochs (batch {base.batch_size}), every run keeping an EMA "
+            f"(decay {args.ema}, warm-up (1+t)/(10+t)); {args.samples} samples vs "
+            f"{real.n} real artworks (TF-Inception pool3, `pokegan.metrics`), "
+            f"{torch.get_num_threads()} CPU thread(s).")
+    done = {(r["config"], int(r["seed"]), r["generator"]) for r in rows}
+
+    # the yardsticks' seeds first (the first --both-first configs: baseline, all), then every
+    # other config seed by seed, so a partial ablation still has every lever at one seed
+    head = args.configs[:args.both_first]
+    plan = [(c, s) for c in head for s in args.seeds] + \
+        [(c, s) for s in args.seeds for c in args.configs[args.both_first:]]
+    for name, seed in plan:
+        if {(name, seed, "live"), (name, seed, "ema")} <= done:
+            print(f"skip {name} seed {seed}: in {csv_path}", flush=True)
+            continue
+        overrides = CONFIGS[name]
+        cfg = dataclasses.replace(base, seed=seed, **overrides)
+        run_dir = Path(args.work) / f"{name}_s{seed}"
+        t0 = time.perf_counter()
+        print(f"== {name} seed {seed}: {overrides or 'study settings'}", flush=True)
+        try:
+            info = train(f"abl_{name}_s{seed}", cfg, images, data_fingerprint=meta["fingerprint"],
+                         model_dir=run_dir, progress=False, log=lambda m: print(m, flush=True))
+        except TrainingDiverged as exc:
+            print(f"{name} seed {seed}: diverged: {exc}", flush=True)
+            continue
+        last = list_checkpoints(run_dir)[-1][1]
+        gens = {"live": unpack(read_file(last)["models"]["G"]),       # the trained weights
+                "ema": load_generator(run_dir / "generator.pt")[0]}     # the average
+        for kind, G in gens.items():
+            latents = fixed_latents(args.samples, G.latent_dim, 0)
+            imgs = sample(G, args.samples, 0, batch_size=50, latents=latents)
+            feats = FeatureSet(net.extract(imgs, ev.batch_size, desc=f"{name} s{seed} {kind}"))
+            s = score(real, feats, ev, 0)
+            rows = [r for r in rows if (r["config"], int(r["seed"]), r["generator"]) != (name, seed, kind)]
+            rows.append({"config": name, "generator": kind, "seed": seed, "fid": round(s["fid"], 2),
+                         "kid": round(s["kid"], 5), "kid_std": round(s["kid_std"], 5),
+                         "precision": round(s["precision"], 4), "recall": round(s["recall"], 4),
+                         "epochs": info["epochs"], "images_seen": info["images_seen"],
+                         "samples": s["samples"], "train_s": info["seconds"],
+                         "precision_mode": info["precision"],
+                         "overrides": " ".join(f"{k}={v}" for k, v in overrides.items())})
+            print(f"{name} seed {seed} {kind}: FID {s['fid']:.1f} KID {s['kid']:.4f} "
+                  f"P {s['precision']:.3f} R {s['recall']:.3f}", flush=True)
+        _write(rows, csv_path, md_path, note)
+        print(f"{name} seed {seed}: done in {time.perf_counter() - t0:.0f} s", flush=True)
+    _write(rows, csv_path, md_path, note)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

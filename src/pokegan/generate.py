@@ -1,0 +1,214 @@
+"""What `pokegan interpolate / reconstruct / sample --type` do with a trained model.
+
+* :func:`find_pokemon` — a name ('bulbasaur', 'Deoxys-Attack', 'unown-b', '25') → its image in
+  ``data/raw/<dataset>/`` (case- and punctuation-insensitive; unknown names get the closest ones).
+* :func:`load_raw` — that image preprocessed exactly like the prepared data (the augment stage's
+  :func:`pokegan.data.augment.resize`).
+* :func:`interpolation_strip` — AEGAN: encode each named image with E, decode the straight line
+  between consecutive latents with G; one row: first original, the decoded frames, last original.
+* :func:`reconstruction_grid` — AEGAN: real prepared images above G(E(x)), and the mean L1 error.
+* :func:`type_labels` — ``--type water`` → class indices for a type-conditional generator.
+
+Errors a user can fix raise :class:`GenerateError` (one line, for the CLI).
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+
+class GenerateError(ValueError):
+    """A wrong model kind, an unknown name or missing data; the message says what to do."""
+
+
+# --------------------------------------------------------------------------- models
+def _model_file(model: str | Path, name: str) -> Path:
+    path = Path(model)
+    if path.is_dir():
+        path = path / name
+    if not path.exists():
+        raise GenerateError(f"no trained model at {path}")
+    return path
+
+
+def load_aegan(model: str | Path, what: str = "this command") -> tuple[nn.Module, nn.Module, dict]:
+    """(G, E, meta) of an AEGAN model folder; a clear error for any other kind of model."""
+    from pokegan.models.io import ModelFileError, load_encoder, load_generator
+
+    folder = Path(model)
+    if not folder.is_dir():
+        raise GenerateError(f"no model folder at {folder}" if not folder.exists() else
+                            f"{folder}: give the model folder (models/<variant>), not a file")
+    try:
+        G, meta = load_generator(_model_file(folder, "generator.pt"))
+        if not (folder / "encoder.pt").is_file():
+            raise GenerateError(f"{folder} is a {meta.get('model', 'non-AEGAN')} model without an "
+                                f"encoder; {what} needs an AEGAN model (e.g. models/aegan_artwork)")
+        E, _ = load_encoder(folder / "encoder.pt")
+    except ModelFileError as exc:
+        raise GenerateError(str(exc)) from None
+    return G, E, meta
+
+
+def type_labels(G: nn.Module, meta: dict, type_name: str, n: int) -> torch.Tensor:
+    """``n`` copies of the class index of ``type_name`` for a conditional generator."""
+    from pokegan.models.conditional import is_conditional, label_index
+
+    if not is_conditional(G):
+        raise GenerateError(f"{meta.get('path', 'the model')} is a {meta.get('model', 'dcgan')} "
+                            "model: --type needs a type-conditional (cdcgan) model")
+    vocab = meta.get("labels")
+    if not vocab:
+        raise GenerateError(f"{meta.get('path')}: no label vocabulary stored with the model")
+    try:
+        return torch.full((n,), label_index(type_name, vocab), dtype=torch.int64)
+    except ValueError as exc:
+        raise GenerateError(str(exc)) from None
+
+
+# --------------------------------------------------------------------------- names → images
+@dataclass
+class Found:
+    name: str      # how the match is shown (e.g. 'Deoxys-Attack')
+    path: Path     # the raw image
+
+
+def _names_table(raw_root: Path, dataset: str) -> pd.DataFrame:
+    index_path = raw_root / dataset / "index.csv"
+    if not index_path.is_file():
+        raise GenerateError(f"{index_path}: not found; run `dvc repro download` (or pass --raw)")
+    rows = pd.read_csv(index_path, dtype=str, keep_default_na=False)
+    rows["dex_name"] = ""
+    dex_path = raw_root / "pokedex.csv"
+    if dex_path.is_file() and "pokedex_id" in rows.columns:
+        dex = pd.read_csv(dex_path, dtype=str, keep_default_na=False)
+        if {"id", "dex_name"} <= set(dex.columns):
+            rows["dex_name"] = rows["pokedex_id"].map(dict(zip(dex["id"], dex["dex_name"]))).fillna("")
+    for col in ("pokedex_id", "species", "form"):
+        if col not in rows.columns:
+            rows[col] = ""
+    return rows
+
+
+def find_pokemon(name: str, raw_root: str | Path = "data/raw", dataset: str = "artwork") -> Found:
+    """The image of the Pokémon called ``name``: matched against species ('Bulbasaur'), Pokédex
+    names and forms ('Deoxys-Attack', 'unown-b') and PokeAPI ids ('386-attack', '25'), ignoring
+    case and punctuation. A bare species name prefers its base form."""
+    from pokegan.data.pokedex import to_id
+
+    raw_root = Path(raw_root)
+    rows = _names_table(raw_root, dataset)
+    best: dict[str, int] = {}
+    shown: dict[str, str] = {}
+    # base forms first, so 'deoxys' is Deoxys rather than Deoxys-Attack
+    order = sorted(range(len(rows)), key=lambda i: rows["form"].iat[i] != "")
+    for i in order:
+        species, form = rows["species"].iat[i], rows["form"].iat[i]
+        label = rows["dex_name"].iat[i] or (f"{species}-{form}" if form else species) or rows["file"].iat[i]
+        for key in (rows["dex_name"].iat[i], f"{species}-{form}" if form else "", species,
+                    rows["pokedex_id"].iat[i], Path(rows["file"].iat[i]).stem):
+            if key and to_id(key):
+                best.setdefault(to_id(key), i)
+                shown.setdefault(str(key), label)
+    hit = best.get(to_id(name)) if to_id(name) else None
+    if hit is None:
+        lowered = {k.lower(): v for k, v in shown.items() if not k.replace("-", "").isdigit()}
+        close = difflib.get_close_matches(name.strip().lower(), list(lowered), n=5, cutoff=0.6)
+        names = list(dict.fromkeys(lowered[c] for c in close))
+        hint = f"; did you mean: {', '.join(names)}?" if names else " (no close name either)"
+        raise GenerateError(f"no Pokémon called {name!r} in {raw_root / dataset}{hint}")
+    i = hit
+    form = rows["form"].iat[i]
+    label = rows["dex_name"].iat[i] or (f"{rows['species'].iat[i]}-{form}" if form else rows["species"].iat[i])
+    return Found(label, raw_root / dataset / rows["file"].iat[i])
+
+
+def load_raw(path: str | Path, image_size: int, dataset: str = "artwork") -> torch.Tensor:
+    """A raw image as uint8 3×S×S, resized exactly like the augment stage does."""
+    from PIL import Image
+
+    from pokegan.data.augment import PIXEL_ART_DATASETS, resize
+
+    try:
+        with Image.open(path) as img:
+            small = resize(img.convert("RGB"), image_size, dataset in PIXEL_ART_DATASETS)
+    except (OSError, ValueError) as exc:
+        raise GenerateError(f"{path}: cannot be read ({exc}); run `dvc repro download`") from None
+    return torch.from_numpy(np.asarray(small.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1).copy())
+
+
+# --------------------------------------------------------------------------- AEGAN
+def _to_float(x: torch.Tensor) -> torch.Tensor:
+    return x.float().div(127.5).sub(1.0)
+
+
+@torch.no_grad()
+def interpolate(G: nn.Module, E: nn.Module, images: torch.Tensor, steps: int) -> torch.Tensor:
+    """Decoded frames along the straight lines between the latents E(x_0), E(x_1), ...:
+    ``steps`` frames per segment including both ends (junctions not repeated), uint8."""
+    from pokegan.models.io import to_uint8
+
+    if steps < 2:
+        raise GenerateError(f"--steps must be >= 2, got {steps}")
+    z = E(_to_float(images))
+    t = torch.linspace(0, 1, steps)[:, None]
+    path = [z[0:1]]
+    for a, b in zip(z, z[1:]):
+        path.append(((1 - t) * a + t * b)[1:])
+    return to_uint8(G(torch.cat(path)))
+
+
+def interpolation_strip(model: str | Path, names: list[str], steps: int = 8,
+                        raw_root: str | Path = "data/raw", dataset: str | None = None
+                        ) -> tuple[torch.Tensor, list[Found]]:
+    """One row of uint8 images: the first original, the decoded path, the last original."""
+    if len(names) < 2:
+        raise GenerateError("give at least two Pokémon names")
+    G, E, meta = load_aegan(model, "interpolate")
+    dataset = dataset or meta.get("dataset") or "artwork"
+    found = [find_pokemon(n, raw_root, dataset) for n in names]
+    x = torch.stack([load_raw(f.path, int(meta["image_size"]), dataset) for f in found])
+    frames = interpolate(G, E, x, steps)
+    return torch.cat([x[:1], frames, x[-1:]]), found
+
+
+@torch.no_grad()
+def reconstruction_grid(model: str | Path, n: int = 8, seed: int = 0,
+                        prepared_root: str | Path = "data/prepared") -> tuple[torch.Tensor, float]:
+    """(uint8 2n images: n real prepared originals then their G(E(x)), mean L1 in [-1, 1] units)."""
+    from pokegan.data.prepared import PreparedDataMissing, load_prepared
+    from pokegan.models.io import to_uint8
+
+    if n < 1:
+        raise GenerateError(f"-n must be >= 1, got {n}")
+    G, E, meta = load_aegan(model, "reconstruct")
+    dataset = meta.get("dataset") or "artwork"
+    try:
+        real, _, _ = load_prepared(dataset, root=prepared_root, originals_only=True)
+    except PreparedDataMissing as exc:
+        raise GenerateError(str(exc)) from None
+    if real.shape[-1] != int(meta["image_size"]):
+        raise GenerateError(f"{prepared_root}/{dataset} holds {real.shape[-1]} px images but the "
+                            f"model makes {meta['image_size']} px ones")
+    pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:n]
+    x = _to_float(real[pick])
+    rec = G(E(x))
+    return torch.cat([real[pick], to_uint8(rec)]), float((rec.float() - x).abs().mean())
+
+
+def save_grid_png(images: torch.Tensor, path: str | Path, nrow: int) -> Path:
+    """uint8 N×3×S×S → a PNG grid (2 px white padding), parent folders created."""
+    from PIL import Image
+    from torchvision.utils import make_grid
+
+    grid = make_grid(images, nrow=nrow, padding=2, pad_value=255)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid.permute(1, 2, 0).numpy()).save(path)
+    return path
