@@ -6,36 +6,28 @@ import pytest
 import torch
 from torch import nn
 
+from fixtures.training import TINY, run_tiny, same_state, tiny_images
 from pokegan import config
 from pokegan.config import ConfigError, TrainConfig
 from pokegan.files import fingerprint
 from pokegan.models import build_models
 from pokegan.models.dcgan import Discriminator, Generator
 from pokegan.models.io import load_generator, read_file, save_model
-from pokegan.training import train
 from pokegan.training.ema import EMA
 from pokegan.training.levers import (LEVER_DEFAULTS, d_adversarial, g_adversarial, hinge_d,
                                      hinge_g, r1_due, r1_penalty)
 from pokegan.training.loop import NOT_IN_FINGERPRINT, run_fingerprint
 from pokegan.training.steps import STEPS, StepContext, make_optimizers
 
-TINY = TrainConfig(image_size=32, latent_dim=16, batch_size=8, epochs=3, checkpoint_every=1,
-                   grid_size=4, precision="fp32", device="cpu")
-
-
 @pytest.fixture(scope="module")
 def images():
-    return torch.randint(0, 256, (16, 3, 32, 32), generator=torch.Generator().manual_seed(0),
-                         dtype=torch.uint8)
+    return tiny_images()
 
 
-def _run(tmp, images, cfg, logs=None):
-    return train("tiny", cfg, images, data_fingerprint="data-v1", model_dir=tmp / "models",
-                 progress=False, log=(logs.append if logs is not None else lambda m: None))
+_run = run_tiny
 
 
-def _same(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+_same = same_state
 
 
 # ------------------------------------------------------------------------ defaults / config

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from pokegan.config import TrainConfig
+from fixtures.training import TINY, run_tiny, same_state, tiny_images
 from pokegan.models.io import list_checkpoints, load_generator
-from pokegan.training import TrainingDiverged, train
+from pokegan.training import TrainingDiverged
 from pokegan.training import loop as loop_mod
 from pokegan.training.checkpoint import save_checkpoint
 from pokegan.training.device import resolve_device, resolve_precision
@@ -15,20 +15,12 @@ from pokegan.training.losses import soft_labels
 from pokegan.training.steps import STEPS, StepContext, make_optimizers
 from pokegan.models import build_models
 
-TINY = TrainConfig(image_size=32, latent_dim=16, batch_size=8, epochs=3, checkpoint_every=1,
-                   grid_size=4, precision="fp32", device="cpu")
-
-
 @pytest.fixture(scope="module")
 def images():
-    return torch.randint(0, 256, (16, 3, 32, 32), generator=torch.Generator().manual_seed(0),
-                         dtype=torch.uint8)
+    return tiny_images()
 
 
-def _run(tmp, images, cfg=TINY, variant="tiny", logs=None, **kw):
-    return train(variant, cfg, images, data_fingerprint="data-v1", model_dir=tmp / "models",
-                 plots_dir=tmp / "plots", progress=False,
-                 log=(logs.append if logs is not None else lambda m: None), **kw)
+_run = run_tiny
 
 
 def _g_state(path):
@@ -36,8 +28,7 @@ def _g_state(path):
     return G.state_dict()
 
 
-def _same(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+_same = same_state
 
 
 # ------------------------------------------------------------------------ steps
