@@ -63,6 +63,14 @@ def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def _map(fn, items: list, workers: int, desc: str, unit: str) -> list:
+    """``[fn(x) for x in items]`` with a progress bar, in a process pool when it pays off."""
+    if workers > 1 and len(items) > 16:
+        with ProcessPoolExecutor(workers) as pool:
+            return list(tqdm(pool.map(fn, items, chunksize=8), total=len(items), desc=desc, unit=unit))
+    return [fn(x) for x in tqdm(items, desc=desc, unit=unit)]
+
+
 # --------------------------------------------------------------------------- fetch + integrity
 def sri_sha512(path: str | Path) -> str:
     """Subresource-integrity string of a file, as the npm registry writes it: sha512-<base64>."""
@@ -218,13 +226,7 @@ def build_artwork(src_dir: Path, out_dir: Path, render_size: int, include_female
         rows.append({"file": f"images/{name}", "pokedex_id": ident[0], "species_id": ident[1],
                      "form": ident[2] or ("female" if female else ""), "source": rel, "frame": ""})
         tasks.append((str(p), str(out_dir / "images" / name), render_size))
-    workers = workers or default_workers()
-    if workers > 1 and len(tasks) > 16:
-        with ProcessPoolExecutor(workers) as pool:
-            errors = list(tqdm(pool.map(_render_one, tasks, chunksize=8), total=len(tasks),
-                               desc="artwork: render SVG", unit="img"))
-    else:
-        errors = [_render_one(t) for t in tqdm(tasks, desc="artwork: render SVG", unit="img")]
+    errors = _map(_render_one, tasks, workers or default_workers(), "artwork: render SVG", "img")
     used = []
     for row, err in zip(rows, errors):
         if err is None:
@@ -323,12 +325,7 @@ def build_sprites(src_dir: Path, out_dir: Path, max_images: int, seed: int,
 
     workers = workers or default_workers()
     paths = [str(p) for _, p, _, _ in candidates]
-    if workers > 1 and len(paths) > 16:
-        with ProcessPoolExecutor(workers) as pool:
-            hashed = list(tqdm(pool.map(_hash_frames, paths, chunksize=8), total=len(paths),
-                               desc="sprites: read GIF frames", unit="gif"))
-    else:
-        hashed = [_hash_frames(p) for p in tqdm(paths, desc="sprites: read GIF frames", unit="gif")]
+    hashed = _map(_hash_frames, paths, workers, "sprites: read GIF frames", "gif")
 
     seen: set[str] = set()
     frames_found = duplicates = 0
@@ -358,12 +355,7 @@ def build_sprites(src_dir: Path, out_dir: Path, max_images: int, seed: int,
         rows.append({"file": f"images/{name}", "pokedex_id": ident[0], "species_id": ident[1],
                      "form": ident[2], "source": rel, "frame": fi})
     tasks = [(str(candidates[ci][1]), wanted) for ci, wanted in sorted(per_gif.items())]
-    if workers > 1 and len(tasks) > 16:
-        with ProcessPoolExecutor(workers) as pool:
-            errors = list(tqdm(pool.map(_save_frames, tasks, chunksize=8), total=len(tasks),
-                               desc="sprites: write frames", unit="gif"))
-    else:
-        errors = [_save_frames(t) for t in tqdm(tasks, desc="sprites: write frames", unit="gif")]
+    errors = _map(_save_frames, tasks, workers, "sprites: write frames", "gif")
     bad = [t[0] for t, e in zip(tasks, errors) if e is not None]
     if bad:
         raise DataError(f"{bad[0]}: could not be re-read while writing frames: "
