@@ -36,10 +36,9 @@ raw["variants"] = {variant: {**raw["variants"][variant], "epochs": epochs,
                              "checkpoint_every": max(1, epochs // 10)}}
 yaml.safe_dump(raw, open(out, "w"))
 PY
-start=$(date +%s.%N)
+start=$(date +%s)
 (cd "$work" && PYTHONPATH="$work/src" $PY stages/train.py "$VARIANT" --no-progress) | tee "$OUT/train.log"
-end=$(date +%s.%N)
-secs=$(echo "$end - $start" | bc)
+secs=$(( $(date +%s) - start ))
 echo "== $VARIANT $EPOCHS epochs: ${secs} s wall (goal on one H200: < 120 s)" | tee -a "$OUT/train.log"
 cp "$work/models/$VARIANT/info.json" "$OUT/info.json"
 cp "$work/plots/train/$VARIANT/samples.png" "$OUT/samples.png" 2>/dev/null || true
