@@ -41,6 +41,12 @@ CONFIGS: dict[str, dict] = {
     "resize_conv+hinge": dict(upsample="resize_conv", loss="hinge"),
     "resize_conv+diffaug": dict(upsample="resize_conv", diffaugment="color,translation,cutout"),
     "ns": dict(loss="ns"),
+    # twice the optimiser steps for the same images: at a few hundred steps, updates are scarce
+    "resize_conv+b16": dict(upsample="resize_conv", batch_size=16),
+    "resize_conv+lr4e-4": dict(upsample="resize_conv", lr=4e-4),
+    "resize_conv+ns": dict(upsample="resize_conv", loss="ns"),
+    "resize_conv+diffaug+b16": dict(upsample="resize_conv", diffaugment="color,translation,cutout",
+                                    batch_size=16),
 }
 DEFAULT_ORDER = ["baseline", "all", "resize_conv", "hinge", "ttur", "r1", "resize_conv+hinge",
                  "resize_conv+diffaug", "mbstd", "diffaug+all"]

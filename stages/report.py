@@ -80,7 +80,7 @@ def main() -> int:
 
     for v in variants:
         frames = sorted((Path("models") / v / "grids").glob("epoch_*.png"))
-        figures.progress_gif(frames, OUT / f"progress_{v}.gif")
+        figures.progress_gif(frames, OUT / f"progress_{v}.gif", tile_px=cfg.variant(v).image_size)
         if frames:
             figs[f"{v}: the fixed-latent grid over {len(frames)} epochs"] = f"report/progress_{v}.gif"
 

@@ -73,6 +73,23 @@ def test_figures_are_written(tmp_path):
     assert gif.n_frames == 3
 
 
+def test_progress_gif_keeps_the_top_left_tiles(tmp_path):
+    # a 3×3 grid of 8 px tiles with 2 px padding (32 px); keep 2×2 tiles → 2 + 2·10 = 22 px
+    grid = np.zeros((32, 32, 3), np.uint8)
+    grid[22:30, 22:30] = 90                   # the last tile: cropped away
+    frames = []
+    for i in range(2):                        # frames differ (PIL merges identical ones)
+        grid[2:10, 2:10] = 200 - 50 * i
+        p = tmp_path / f"epoch_{i:04d}.png"
+        Image.fromarray(grid).save(p)
+        frames.append(p)
+    figures.progress_gif(frames, tmp_path / "p.gif", tile_px=8, tiles=2)
+    gif = Image.open(tmp_path / "p.gif")
+    assert gif.size == (22, 22) and gif.n_frames == 2
+    rgb = np.asarray(gif.convert("RGB"))
+    assert rgb[5, 5].tolist() == [200, 200, 200] and 90 not in rgb
+
+
 def test_training_log_reader(tmp_path):
     m = tmp_path / "plots" / "metrics"
     m.mkdir(parents=True)

@@ -71,6 +71,19 @@ class MinibatchStd(nn.Module):
 
 
 @torch.no_grad()
+def d_trunk(image_size: int, kernel: int, *, sn: bool, mbstd: bool) -> tuple[list[nn.Module], int]:
+    """The DCGAN discriminator's conv trunk, 3×S×S → C×4×4, and C: stride-2 down blocks (BatchNorm
+    on the inner ones only without spectral norm, as in the original DCGAN), then optionally a
+    minibatch-stddev map (C + 1)."""
+    ch = [3] + widths(image_size)                       # 64 px: [3, 64, 128, 256, 512]
+    layers = []
+    for i, (c_in, c_out) in enumerate(zip(ch, ch[1:])):
+        layers += down_block(c_in, c_out, kernel, sn=sn, bn=not sn and i > 0)
+    if mbstd:
+        layers.append(MinibatchStd())
+    return layers, ch[-1] + int(mbstd)
+
+
 def dcgan_init(module: nn.Module) -> None:
     """DCGAN initialisation: conv/linear weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0.
 

@@ -18,7 +18,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .blocks import MinibatchStd, dcgan_init, down_block, maybe_sn, widths
+from .blocks import d_trunk, dcgan_init, maybe_sn
 from .dcgan import Generator
 
 CONDITIONAL_MODELS = ("cdcgan",)
@@ -50,15 +50,9 @@ class ProjectionDiscriminator(nn.Module):
         if mbstd:
             self.kwargs["mbstd"] = True
         self.num_classes = num_classes
-        ch = [3] + widths(image_size)
-        layers = []
-        for i, (c_in, c_out) in enumerate(zip(ch, ch[1:])):
-            layers += down_block(c_in, c_out, kernel_size, sn=spectral_norm,
-                                 bn=not spectral_norm and i > 0)
-        if mbstd:                                              # + 1 stddev map at 4×4
-            layers.append(MinibatchStd())
-        self.phi = nn.Sequential(*layers)                      # → C×4×4 (C+1 with mbstd)
-        feat = (ch[-1] + int(mbstd)) * 4 * 4
+        layers, c = d_trunk(image_size, kernel_size, sn=spectral_norm, mbstd=mbstd)
+        self.phi = nn.Sequential(*layers)                      # → C×4×4
+        feat = c * 4 * 4
         self.psi = maybe_sn(nn.Linear(feat, 1), spectral_norm)
         self.embed = maybe_sn(nn.Embedding(num_classes, feat), spectral_norm)
         dcgan_init(self)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import (MinibatchStd, dcgan_init, down_block, maybe_sn, resize_up_block, up_block,
-                     widths)
+from .blocks import d_trunk, dcgan_init, maybe_sn, resize_up_block, up_block, widths
 
 UPSAMPLE_MODES = ("convtranspose", "resize_conv")
 
@@ -66,15 +65,8 @@ class Discriminator(nn.Module):
         self.kwargs = dict(image_size=image_size, kernel_size=kernel_size, spectral_norm=spectral_norm)
         if mbstd:                               # study files keep their exact kwargs
             self.kwargs["mbstd"] = True
-        ch = [3] + widths(image_size)                       # 64 px: [3, 64, 128, 256, 512]
-        layers = []
-        for i, (c_in, c_out) in enumerate(zip(ch, ch[1:])):
-            layers += down_block(c_in, c_out, kernel_size, sn=spectral_norm,
-                                 bn=not spectral_norm and i > 0)
-        if mbstd:                                           # + 1 stddev map at 4×4
-            layers.append(MinibatchStd())
-        layers.append(maybe_sn(nn.Conv2d(ch[-1] + int(mbstd), 1, kernel_size, 1, 0),
-                               spectral_norm))              # 4×4 → 1×1
+        layers, c = d_trunk(image_size, kernel_size, sn=spectral_norm, mbstd=mbstd)
+        layers.append(maybe_sn(nn.Conv2d(c, 1, kernel_size, 1, 0), spectral_norm))   # 4×4 → 1×1
         self.net = nn.Sequential(*layers)
         dcgan_init(self)
 

@@ -81,11 +81,19 @@ def side_by_side(real: torch.Tensor, samples: dict[str, torch.Tensor], out: Path
     _save(fig, out)
 
 
-def progress_gif(frames: list[Path], out: Path, ms_per_frame: int = 400) -> None:
-    """The study's 'video of progress': the fixed-latent grid of every epoch as one GIF."""
+def progress_gif(frames: list[Path], out: Path, ms_per_frame: int = 400, *,
+                 tile_px: int | None = None, tiles: int = 4, pad: int = 2) -> None:
+    """The study's 'video of progress': the fixed-latent grid of every epoch as one GIF.
+
+    With ``tile_px`` (the image size of a grid made with ``pad`` px padding) only the top-left
+    ``tiles``×``tiles`` images are kept: the whole 8×8 grid over every epoch made ~2 MB per
+    variant, rewritten into git history by every run."""
     if not frames:
         return
     images = [Image.open(p).convert("RGB") for p in frames]
+    if tile_px:
+        side = pad + tiles * (tile_px + pad)
+        images = [im.crop((0, 0, min(side, im.width), min(side, im.height))) for im in images]
     images = [im.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
               for im in images]
     durations = [ms_per_frame] * (len(images) - 1) + [ms_per_frame * 4]  # linger on the last

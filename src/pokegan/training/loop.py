@@ -36,6 +36,7 @@ from .steps import STEPS, StepContext, make_optimizers
 # device/precision are replaced by what they resolve to.
 NOT_IN_FINGERPRINT = ("epochs", "checkpoint_every", "grid_size", "device", "precision",
                       "processes")   # the world size that actually ran is recorded instead
+SYNC_EVERY = 10   # training steps between reads of the losses on the host
 LOGGED = ("d_loss", "g_loss", "d_real", "d_fake", "dz_loss", "g_adv_x", "g_adv_z", "rec_x", "rec_z")
 
 
@@ -231,6 +232,7 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
             if world.active:    # per-process noise from (seed, rank, epoch): resumable without
                 noise.manual_seed(cfg.seed + 1 + 7919 * world.rank + 104729 * epoch)  # gathering RNGs
             sums: dict[str, float] = {}
+            pending: list[torch.Tensor] = []      # this epoch's unread per-step losses (on device)
             for step in range(1, steps_per_epoch + 1):
                 idx = order[(step - 1) * batch: step * batch]
                 real = data[idx].float().div_(127.5).sub_(1.0)
@@ -238,25 +240,31 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
                        else step_fn(nets, opts, real, ctx, classes=classes[idx]))
                 if ema is not None:
                     ema.update(nets["G"])
-                stacked = torch.stack(list(out.values())).float()
-                if world.active:    # every process logs (and checks) the mean over processes
-                    stacked = all_reduce_mean(stacked, world)
-                values = dict(zip(out, stacked.tolist()))
-                bad = [k for k, v in values.items() if not math.isfinite(v)]
-                if bad:
-                    raise TrainingDiverged(
-                        f"{variant}: non-finite {', '.join(f'{k}={values[k]}' for k in bad)} at "
-                        f"epoch {epoch}, step {step}/{steps_per_epoch}; last good checkpoint: "
-                        f"{last_saved or 'none'} (try a lower lr / lr_d)")
-                for k, v in values.items():
-                    sums[k] = sums.get(k, 0.0) + v
+                pending.append(torch.stack(list(out.values())).float())
                 images_seen += real.shape[0] * world.size
                 images_run += real.shape[0] * world.size
                 bar.update(1)
-                if bar.n % 10 == 0 or step == steps_per_epoch:
-                    rate = images_run / max(time.perf_counter() - t_run, 1e-9)
-                    bar.set_postfix_str(f"ep {epoch} {rate:.0f} img/s d {values['d_loss']:.3f} "
-                                        f"g {values['g_loss']:.3f}", refresh=False)
+                if step % SYNC_EVERY and step != steps_per_epoch:
+                    continue
+                # Read the losses back every SYNC_EVERY steps, not every step: a GPU then queues
+                # steps without waiting on the host; a NaN is still reported at its own step.
+                stacked = torch.stack(pending)
+                if world.active:    # every process logs (and checks) the mean over processes
+                    stacked = all_reduce_mean(stacked, world)
+                for at, row in enumerate(stacked.tolist(), start=step - len(pending) + 1):
+                    values = dict(zip(out, row))
+                    bad = [k for k, v in values.items() if not math.isfinite(v)]
+                    if bad:
+                        raise TrainingDiverged(
+                            f"{variant}: non-finite {', '.join(f'{k}={values[k]}' for k in bad)} "
+                            f"at epoch {epoch}, step {at}/{steps_per_epoch}; last good checkpoint: "
+                            f"{last_saved or 'none'} (try a lower lr / lr_d)")
+                    for k, v in values.items():
+                        sums[k] = sums.get(k, 0.0) + v
+                pending.clear()
+                rate = images_run / max(time.perf_counter() - t_run, 1e-9)
+                bar.set_postfix_str(f"ep {epoch} {rate:.0f} img/s d {values['d_loss']:.3f} "
+                                    f"g {values['g_loss']:.3f}", refresh=False)
             entry = {"epoch": epoch, "images_seen": images_seen,
                      **{k: v / steps_per_epoch for k, v in sums.items()},
                      "seconds": time.perf_counter() - t_epoch}

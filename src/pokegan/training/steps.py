@@ -90,31 +90,36 @@ def _update(ctx: StepContext, loss: torch.Tensor, *opts: torch.optim.Optimizer) 
         o.step()
 
 
-def dcgan_step(nets: Nets, opts: Opts, real: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
+def dcgan_step(nets: Nets, opts: Opts, real: torch.Tensor, ctx: StepContext, *,
+               classes: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """The study's DCGAN step; with ``classes`` (the batch's type labels) the type-conditional
+    one: D(x, y) on real images with their ``classes`` and on G(z, y') with y' drawn from the
+    data's type distribution (same losses, soft labels, flips, R1 and DiffAugment)."""
     G, D = nets["G"], nets["D"]
     n = real.shape[0]
     z = ctx.latents(n)
+    y_real, y_gen = ((), ()) if classes is None else ((classes,), (ctx.fake_classes(n),))
     with ctx.autocast():
-        fake = G(z)
+        fake = G(z, *y_gen)
     c = ctx.cfg
     # D: soft noisy labels (loss bce, the study), real and fake (DiffAugment on both)
-    y_real, y_fake = (ctx.labels(n, True), ctx.labels(n, False)) if c.loss == "bce" else (None, None)
+    t_real, t_fake = (ctx.labels(n, True), ctx.labels(n, False)) if c.loss == "bce" else (None, None)
     r1 = r1_due(c, ctx.steps_done)
     ctx.steps_done += 1
     with ctx.autocast():
         real_in = ctx.aug(real)
         if r1:
             real_in = real_in.detach().requires_grad_(True)
-        logit_real = D(real_in)
-        logit_fake = D(ctx.aug(fake.detach()))
-    d_loss = d_adversarial(c.loss, logit_real, logit_fake, y_real, y_fake)
+        logit_real = D(real_in, *y_real)
+        logit_fake = D(ctx.aug(fake.detach()), *y_gen)
+    d_loss = d_adversarial(c.loss, logit_real, logit_fake, t_real, t_fake)
     if r1:   # lazy R1: weight × k every k-th step; d_loss stays the adversarial part (logged)
         _update(ctx, d_loss + 0.5 * c.r1 * c.r1_every * r1_penalty(logit_real, real_in), opts["D"])
     else:
         _update(ctx, d_loss, opts["D"])
     # G: make the updated D call the same fakes real (target 1; hinge: raise D's logit)
     with frozen(D), ctx.autocast():
-        logit_gen = D(ctx.aug(fake))
+        logit_gen = D(ctx.aug(fake), *y_gen)
     g_loss = g_adversarial(c.loss, logit_gen)
     _update(ctx, g_loss, opts["G"])
     return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
@@ -165,40 +170,7 @@ def aegan_step(nets: Nets, opts: Opts, x: torch.Tensor, ctx: StepContext) -> dic
             "rec_x": rec_x.detach(), "rec_z": rec_z.detach()}
 
 
-def cdcgan_step(nets: Nets, opts: Opts, real: torch.Tensor, ctx: StepContext, *,
-                classes: torch.Tensor) -> dict[str, torch.Tensor]:
-    """dcgan_step for the type-conditional pair: D(x, y) on real images with their ``classes``
-    and on G(z, y') with y' drawn from the data's type distribution (same losses, soft labels,
-    flips, R1 and DiffAugment as dcgan_step)."""
-    G, D = nets["G"], nets["D"]
-    c = ctx.cfg
-    n = real.shape[0]
-    z = ctx.latents(n)
-    y_gen = ctx.fake_classes(n)
-    with ctx.autocast():
-        fake = G(z, y_gen)
-    y_real, y_fake = (ctx.labels(n, True), ctx.labels(n, False)) if c.loss == "bce" else (None, None)
-    r1 = r1_due(c, ctx.steps_done)
-    ctx.steps_done += 1
-    with ctx.autocast():
-        real_in = ctx.aug(real)
-        if r1:
-            real_in = real_in.detach().requires_grad_(True)
-        logit_real = D(real_in, classes)
-        logit_fake = D(ctx.aug(fake.detach()), y_gen)
-    d_loss = d_adversarial(c.loss, logit_real, logit_fake, y_real, y_fake)
-    penalty = 0.5 * c.r1 * c.r1_every * r1_penalty(logit_real, real_in) if r1 else 0.0
-    _update(ctx, d_loss + penalty, opts["D"])
-    with frozen(D), ctx.autocast():
-        logit_gen = D(ctx.aug(fake), y_gen)
-    g_loss = g_adversarial(c.loss, logit_gen)
-    _update(ctx, g_loss, opts["G"])
-    return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
-            "d_real": torch.sigmoid(logit_real.detach().float()).mean(),
-            "d_fake": torch.sigmoid(logit_fake.detach().float()).mean()}
-
-
 # Conditional steps take the batch's class labels as keyword ``classes`` (see the loop).
 STEPS: dict[str, Callable[..., dict[str, torch.Tensor]]] = {
-    "dcgan": dcgan_step, "aegan": aegan_step, "cdcgan": cdcgan_step,
+    "dcgan": dcgan_step, "aegan": aegan_step, "cdcgan": dcgan_step,
 }
