@@ -43,7 +43,10 @@ CONFIGS: dict[str, dict] = {
     "ns": dict(loss="ns"),
     # twice the optimiser steps for the same images: at a few hundred steps, updates are scarce
     "resize_conv+b16": dict(upsample="resize_conv", batch_size=16),
+    # not a lever: the study's settings in fp32, to check that bf16 autocast costs no quality
+    "fp32": dict(precision="fp32"),
     "resize_conv+lr4e-4": dict(upsample="resize_conv", lr=4e-4),
+    "resize_conv+lr8e-4": dict(upsample="resize_conv", lr=8e-4),
     "resize_conv+ns": dict(upsample="resize_conv", loss="ns"),
     "resize_conv+diffaug+b16": dict(upsample="resize_conv", diffaugment="color,translation,cutout",
                                     batch_size=16),

@@ -23,6 +23,17 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def configure_cuda(device: torch.device) -> None:
+    """Fast paths on a CUDA device: TF32 for fp32 matmuls and convolutions (the mantissa GANs
+    never resolve anyway) and cuDNN autotuning for our fixed shapes. Reproducibility is promised
+    on CPU only, so the autotuner's algorithm choice may differ between GPU runs."""
+    if device.type != "cuda":
+        return
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = True
+
+
 def cpu_supports_bf16() -> bool:
     """True when the CPU has native bf16 arithmetic (AVX512-BF16 / AMX on x86, or what oneDNN
     reports), where bf16 autocast is faster than fp32; emulated bf16 would be slower."""

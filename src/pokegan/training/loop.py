@@ -26,7 +26,7 @@ from pokegan.models.io import save_model, to_uint8
 
 from .checkpoint import (checkpoint_path, find_resume, non_finite, restore_rng, save_checkpoint,
                          stale_checkpoints)
-from .device import resolve_device, resolve_precision
+from .device import configure_cuda, resolve_device, resolve_precision
 from .distributed import all_reduce_mean, init_from_env, shard
 from .ema import EMA
 from .levers import LEVER_DEFAULTS
@@ -163,6 +163,7 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
     if device.type == "cuda" and world.active:
         device = torch.device("cuda", world.local_rank)
         torch.cuda.set_device(device)
+    configure_cuda(device)
     precision = resolve_precision(cfg.precision, device)
     fp = run_fingerprint(cfg, data_fingerprint, device, precision, world.size)
     meta = {"variant": variant, "model": cfg.model, "dataset": cfg.dataset,
