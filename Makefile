@@ -20,7 +20,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.lock  # with .pyc: PYTHONDONTWRITEBYTECODE may be set
+	$(BIN)/python -m pip install -q -r requirements.lock  # compiles .pyc now: with PYTHONDONTWRITEBYTECODE set, imports would compile from source every time
 	$(BIN)/python -m pip install -q --no-deps -e .
 	@test -d .dvc || (echo "error: .dvc/ missing — run from the repository root of a git clone" && exit 1)
 	touch $(STAMP)
