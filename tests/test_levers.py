@@ -19,15 +19,10 @@ from pokegan.training.levers import (LEVER_DEFAULTS, d_adversarial, g_adversaria
 from pokegan.training.loop import NOT_IN_FINGERPRINT, run_fingerprint
 from pokegan.training.steps import STEPS, StepContext, make_optimizers
 
+
 @pytest.fixture(scope="module")
 def images():
     return tiny_images()
-
-
-_run = run_tiny
-
-
-_same = same_state
 
 
 # ------------------------------------------------------------------------ defaults / config
@@ -110,30 +105,30 @@ def test_ema_recomputes_batchnorm_statistics_deterministically():
     assert not torch.equal(bn[0].running_var, live_bn[0].running_var)   # not copied
     first = {k: v.clone() for k, v in ema.model.state_dict().items()}
     ema._stale = True
-    assert _same(first, ema.model_for_sampling().state_dict())          # a function of the weights
+    assert same_state(first, ema.model_for_sampling().state_dict())          # a function of the weights
     assert not ema.model.training and all(m.momentum == 0.1 for m in bn)
 
 
 def test_resume_with_ema_r1_hinge_is_bit_identical(tmp_path, images):
     cfg = dataclasses.replace(TINY, ema=0.99, loss="hinge", r1=0.5, r1_every=3)
-    _run(tmp_path / "ref", images, cfg)
+    run_tiny(tmp_path / "ref", images, cfg)
     run = tmp_path / "run"
-    _run(run, images, dataclasses.replace(cfg, epochs=2))
+    run_tiny(run, images, dataclasses.replace(cfg, epochs=2))
     logs = []
-    _run(run, images, cfg, logs=logs)                       # 2 -> 3 epochs: resumes
+    run_tiny(run, images, cfg, logs=logs)                       # 2 -> 3 epochs: resumes
     assert any("resuming from epoch 2" in m for m in logs), logs
     ref_g, _ = load_generator(tmp_path / "ref" / "models")
     run_g, meta = load_generator(run / "models")
-    assert _same(ref_g.state_dict(), run_g.state_dict()) and meta["config"]["ema"] == 0.99
+    assert same_state(ref_g.state_dict(), run_g.state_dict()) and meta["config"]["ema"] == 0.99
     ref_ck = read_file(tmp_path / "ref" / "models" / "checkpoints" / "epoch_0003.pt")
     run_ck = read_file(run / "models" / "checkpoints" / "epoch_0003.pt")
     for role in ("G", "D"):
-        assert _same(ref_ck["models"][role]["state_dict"], run_ck["models"][role]["state_dict"])
+        assert same_state(ref_ck["models"][role]["state_dict"], run_ck["models"][role]["state_dict"])
     assert ref_ck["ema"]["updates"] == run_ck["ema"]["updates"] == 3 * 2
     # generator.pt and a checkpoint's G are the average, not the live weights
     live = run_ck["models"]["G"]["state_dict"]
-    assert not _same(live, run_g.state_dict())
-    assert _same(load_generator(run / "models" / "checkpoints" / "epoch_0003.pt")[0].state_dict(),
+    assert not same_state(live, run_g.state_dict())
+    assert same_state(load_generator(run / "models" / "checkpoints" / "epoch_0003.pt")[0].state_dict(),
                  run_g.state_dict())
 
 
@@ -148,7 +143,7 @@ def test_resize_conv_generator(tmp_path):
     assert "upsample" not in Generator(16, 32).kwargs                # study files unchanged
     save_model(tmp_path / "g.pt", G, {"model": "dcgan"})
     H, meta = load_generator(tmp_path / "g.pt")
-    assert H.kwargs["upsample"] == "resize_conv" and _same(G.state_dict(), H.state_dict())
+    assert H.kwargs["upsample"] == "resize_conv" and same_state(G.state_dict(), H.state_dict())
     nets = build_models("dcgan", latent_dim=16, image_size=64, kernel_size=4, spectral_norm=True,
                         upsample="resize_conv")
     assert nets["G"](torch.randn(2, 16)).shape == (2, 3, 64, 64)

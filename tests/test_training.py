@@ -15,20 +15,15 @@ from pokegan.training.losses import soft_labels
 from pokegan.training.steps import STEPS, StepContext, make_optimizers
 from pokegan.models import build_models
 
+
 @pytest.fixture(scope="module")
 def images():
     return tiny_images()
 
 
-_run = run_tiny
-
-
 def _g_state(path):
     G, _ = load_generator(path)
     return G.state_dict()
-
-
-_same = same_state
 
 
 # ------------------------------------------------------------------------ steps
@@ -83,7 +78,7 @@ def test_device_and_precision():
 
 # ------------------------------------------------------------------------ the loop
 def test_loop_outputs_and_determinism(tmp_path, images):
-    info = _run(tmp_path / "a", images)
+    info = run_tiny(tmp_path / "a", images)
     m = tmp_path / "a" / "models"
     assert [e for e, _ in list_checkpoints(m)] == [1, 2, 3]
     assert sorted(p.name for p in (m / "grids").iterdir()) == [f"epoch_000{i}.png" for i in (1, 2, 3)]
@@ -96,31 +91,31 @@ def test_loop_outputs_and_determinism(tmp_path, images):
     ckpt = torch.load(m / "checkpoints" / "epoch_0002.pt", weights_only=True)
     assert {"models", "train", "history", "fingerprint", "epoch", "images_seen"} <= set(ckpt)
     assert {"torch", "python", "numpy", "generators"} <= set(ckpt["train"]["rng"])
-    _run(tmp_path / "b", images)                      # same params -> the same generator
-    assert _same(_g_state(m), _g_state(tmp_path / "b" / "models"))
+    run_tiny(tmp_path / "b", images)                      # same params -> the same generator
+    assert same_state(_g_state(m), _g_state(tmp_path / "b" / "models"))
     assert (m / "generator.pt").stat().st_size > 0 and info["fingerprint"] == saved["fingerprint"]
 
 
 def test_aegan_loop_writes_encoder(tmp_path, images):
     cfg = dataclasses.replace(TINY, model="aegan", epochs=1, diffaugment="color,cutout")
-    info = _run(tmp_path, images, cfg)
+    info = run_tiny(tmp_path, images, cfg)
     assert (tmp_path / "models" / "encoder.pt").exists()
     assert {"rec_x", "rec_z", "dz_loss"} <= set(info["final"])
     assert (tmp_path / "plots" / "plots" / "metrics" / "rec_z.tsv").exists()
 
 
 def test_corrupt_checkpoint_falls_back_and_still_ends_identical(tmp_path, images):
-    _run(tmp_path / "ref", images)
+    run_tiny(tmp_path / "ref", images)
     ref = _g_state(tmp_path / "ref" / "models")
     run = tmp_path / "run"
-    _run(run, images)
+    run_tiny(run, images)
     (run / "models" / "checkpoints" / "epoch_0003.pt").write_bytes(b"\x00garbage" * 100)
     (run / "models" / "generator.pt").unlink()
     logs = []
     with pytest.warns(RuntimeWarning, match="corrupt"):
-        _run(run, images, logs=logs)
+        run_tiny(run, images, logs=logs)
     assert any("resuming from epoch 2" in m for m in logs), logs
-    assert _same(ref, _g_state(run / "models"))
+    assert same_state(ref, _g_state(run / "models"))
     # the DVCLive history was replayed from the checkpoint: all 3 epochs present once
     rows = (run / "plots" / "plots" / "metrics" / "g_loss.tsv").read_text().split("\n")[1:]
     assert [r.split("\t")[0] for r in rows if r] == ["1", "2", "3"]
@@ -128,23 +123,23 @@ def test_corrupt_checkpoint_falls_back_and_still_ends_identical(tmp_path, images
 
 def test_other_settings_are_ignored_and_more_epochs_resume(tmp_path, images):
     run = tmp_path / "run"
-    _run(run, images, dataclasses.replace(TINY, lr=1e-3, epochs=2))
+    run_tiny(run, images, dataclasses.replace(TINY, lr=1e-3, epochs=2))
     logs = []
-    _run(run, images, dataclasses.replace(TINY, epochs=2), logs=logs)    # lr changed
+    run_tiny(run, images, dataclasses.replace(TINY, epochs=2), logs=logs)    # lr changed
     assert any("ignoring" in m and "fingerprint" in m for m in logs), logs
     assert not any("resuming" in m for m in logs)
     logs.clear()
-    _run(run, images, TINY, logs=logs)                                    # 2 -> 3 epochs
+    run_tiny(run, images, TINY, logs=logs)                                    # 2 -> 3 epochs
     assert any("resuming from epoch 2" in m for m in logs), logs
-    _run(tmp_path / "ref", images, TINY)
-    assert _same(_g_state(run / "models"), _g_state(tmp_path / "ref" / "models"))
+    run_tiny(tmp_path / "ref", images, TINY)
+    assert same_state(_g_state(run / "models"), _g_state(tmp_path / "ref" / "models"))
 
 
 def test_stale_checkpoints_are_removed_at_the_end(tmp_path, images):
     run = tmp_path / "run"
-    _run(run, images, dataclasses.replace(TINY, lr=1e-3, epochs=3))
+    run_tiny(run, images, dataclasses.replace(TINY, lr=1e-3, epochs=3))
     logs = []
-    _run(run, images, dataclasses.replace(TINY, epochs=2, checkpoint_every=2), logs=logs)
+    run_tiny(run, images, dataclasses.replace(TINY, epochs=2, checkpoint_every=2), logs=logs)
     assert [e for e, _ in list_checkpoints(run / "models")] == [2]
     assert any("removing" in m and "epoch_0001" in m for m in logs)
     assert not (run / "models" / "grids" / "epoch_0003.png").exists()
@@ -165,7 +160,7 @@ def test_nan_loss_names_variant_epoch_step_and_keeps_last_checkpoint(tmp_path, i
 
     monkeypatch.setitem(loop_mod.STEPS, "dcgan", poisoned)
     with pytest.raises(TrainingDiverged) as err:
-        _run(tmp_path, images, variant="dcgan_nan")
+        run_tiny(tmp_path, images, variant="dcgan_nan")
     msg = str(err.value)
     assert "dcgan_nan" in msg and "epoch 2" in msg and "step 2" in msg and "g_loss" in msg
     assert "epoch_0001.pt" in msg
@@ -185,4 +180,4 @@ def test_checkpoint_refuses_nan_weights(tmp_path):
 
 def test_bad_images_are_refused(tmp_path):
     with pytest.raises(ValueError, match="uint8 N×3×32×32"):
-        _run(tmp_path, torch.zeros(4, 3, 64, 64, dtype=torch.uint8))
+        run_tiny(tmp_path, torch.zeros(4, 3, 64, 64, dtype=torch.uint8))
