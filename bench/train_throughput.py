@@ -5,9 +5,10 @@ per-step PIL transforms (original / mirrored / colour-jittered copies in a Conca
 DataLoader with 2 workers, fp32. Ours: the prepared uint8 tensor in memory, batches scaled on
 the device, the precision `auto` picks (bf16 autocast on CPUs with native bf16), plus ours in
 fp32 to separate the data-path gain from the precision gain. Same DCGAN, same step, batch 32.
-Runs alternate, several repeats; medians and ratios are printed.
+With ``--compile MODE`` also ours under ``torch.compile`` (the ``compile`` param; compiling
+happens in the untimed warm-up). Runs alternate, several repeats; medians and ratios are printed.
 
-    python bench/train_throughput.py [--steps 30] [--repeats 3]
+    python bench/train_throughput.py [--steps 30] [--repeats 3] [--compile default]
 Needs data/raw/artwork and data/prepared/artwork (`dvc repro augment`).
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from torchvision import datasets, transforms
 from pokegan import config
 from pokegan.data.prepared import load_prepared
 from pokegan.models import build_models
-from pokegan.training.device import resolve_device, resolve_precision
+from pokegan.training.device import compiled, resolve_device, resolve_precision
 from pokegan.training.steps import StepContext, dcgan_step, make_optimizers
 
 
@@ -51,12 +52,13 @@ def our_batches(images: torch.Tensor, batch: int, device, seed: int = 0):
             yield data[order[i:i + batch]].float().div_(127.5).sub_(1.0)
 
 
-def timed(batches, cfg, precision: str, steps: int, device) -> float:
+def timed(batches, cfg, precision: str, steps: int, device, compile_mode: str = "none") -> float:
     torch.manual_seed(0)
     nets = {k: v.to(device) for k, v in build_models(
         "dcgan", latent_dim=cfg.latent_dim, image_size=cfg.image_size,
         kernel_size=cfg.kernel_size, spectral_norm=cfg.spectral_norm).items()}
     opts = make_optimizers(cfg, nets)
+    nets = compiled(nets, compile_mode)
     ctx = StepContext(cfg, device, precision, torch.Generator(device=device).manual_seed(1))
     for _ in range(3):                                  # warm-up, not timed
         dcgan_step(nets, opts, next(batches).to(device), ctx)
@@ -72,6 +74,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--variant", default="dcgan_artwork")
+    ap.add_argument("--compile", default="none", choices=config.COMPILE_MODES,
+                    help="also time ours with torch.compile in this mode")
     args = ap.parse_args()
     cfg = config.load().variant(args.variant)
     device = resolve_device(cfg.device)
@@ -81,12 +85,16 @@ def main() -> None:
     ours_iter = our_batches(images, cfg.batch_size, device)
     runs: dict[str, list[float]] = {"seed-style (ImageFolder+PIL, fp32)": [],
                                     "ours fp32": [], f"ours {auto}": []}
+    if args.compile != "none":
+        runs[f"ours {auto} compile={args.compile}"] = []
     for r in range(args.repeats):                        # alternate so drift hits all alike
         for name in runs:
             if name.startswith("seed"):
                 ips = timed(seed_iter, cfg, "fp32", args.steps, device)
             else:
-                ips = timed(ours_iter, cfg, name.split()[-1], args.steps, device)
+                _, precision, *mode = name.split()
+                ips = timed(ours_iter, cfg, precision, args.steps, device,
+                            mode[0].split("=")[1] if mode else "none")
             runs[name].append(ips)
             print(f"repeat {r + 1}: {name:38s} {ips:7.1f} images/s", flush=True)
     med = {k: statistics.median(v) for k, v in runs.items()}

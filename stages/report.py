@@ -27,7 +27,7 @@ def _recorded_minutes(variants) -> dict[str, float]:
     run really took (the data stages take ~1 min and keep no timings: their outputs must be
     byte-identical across reruns)."""
     minutes: dict[str, float] = {}
-    for kind, pattern in (("train", "models/{}/info.json"), ("evaluate", "metrics/{}.json")):
+    for kind, pattern in (("train", "plots/train/{}/run.json"), ("evaluate", "metrics/{}.json")):
         total = 0.0
         for name in variants:
             path = Path(pattern.format(name))

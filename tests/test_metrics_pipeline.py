@@ -110,7 +110,7 @@ def _make_models(root: Path):
                 p.add_(0.01 * torch.randn_like(p))
         save_checkpoint(checkpoint_path(model_dir, epoch), nets={"G": G}, opts={}, generators={},
                         epoch=epoch, images_seen=16 * epoch, history=[], fingerprint="t",
-                        meta={"model": "dcgan", "latent_dim": 16, "image_size": 32}, seconds=0.0)
+                        meta={"model": "dcgan", "latent_dim": 16, "image_size": 32})
     io.save_model(model_dir / "generator.pt", G, {"epoch": 2, "images_seen": 32,
                                                   "latent_dim": 16, "image_size": 32})
 

@@ -174,7 +174,7 @@ def test_checkpoint_refuses_nan_weights(tmp_path):
         next(nets["D"].parameters()).fill_(float("inf"))
     with pytest.raises(ValueError, match="non-finite weights in D"):
         save_checkpoint(tmp_path / "c.pt", nets=nets, opts={}, generators={}, epoch=1,
-                        images_seen=0, history=[], fingerprint="x", meta={}, seconds=0)
+                        images_seen=0, history=[], fingerprint="x", meta={})
     assert not (tmp_path / "c.pt").exists()
 
 

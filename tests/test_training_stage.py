@@ -113,9 +113,15 @@ def test_killed_and_resumed_run_is_bit_identical(tmp_path):
     rows = (killed / "plots" / "train" / "tiny" / "plots" / "metrics" / "d_loss.tsv").read_text()
     assert [r.split("\t")[0] for r in rows.strip().split("\n")[1:]] == ["1", "2", "3", "4"]
     info = json.loads((killed / "models" / "tiny" / "info.json").read_text())
-    assert info["resumed_from_epoch"] == 2 and info["images_seen"] == 4 * N
+    run = json.loads((killed / "plots" / "train" / "tiny" / "run.json").read_text())
+    assert run["resumed_from_epoch"] == 2 and info["images_seen"] == 4 * N
     assert info["data_fingerprint"] == "synthetic-1"
     assert (killed / "plots" / "train" / "tiny" / "samples.png").exists()
+
+
+def _file_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.slow
@@ -126,9 +132,15 @@ def test_same_params_same_generator_file(tmp_path):
     a = torch.load(one / "models" / "tiny" / "generator.pt", weights_only=True)
     b = torch.load(two / "models" / "tiny" / "generator.pt", weights_only=True)
     assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+    # every file of the model folder, checkpoints included, is byte-identical: DVC sees the same
+    # hash, so a code-only change that retrains leaves evaluation alone
+    first = _file_bytes(one / "models" / "tiny")
+    assert first == _file_bytes(two / "models" / "tiny") and "checkpoints/epoch_0002.pt" in first
+    assert json.loads((one / "plots" / "train" / "tiny" / "run.json").read_text())["seconds"] > 0
     shutil.rmtree(one / "plots" / "train" / "tiny")            # as DVC does before a run
     out = run_stage(one)                                      # a rerun only rewrites outputs
     assert "resuming from epoch 2" in out.stdout
+    assert _file_bytes(one / "models" / "tiny") == first
     assert (one / "plots" / "train" / "tiny" / "samples.png").exists()
     rows = (one / "plots" / "train" / "tiny" / "plots" / "metrics" / "g_loss.tsv").read_text()
     assert len(rows.strip().split("\n")) == 1 + 2

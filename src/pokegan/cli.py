@@ -49,10 +49,9 @@ def truncated_latents(n: int, dim: int, seed: int, truncation: float | None = No
 
 
 def cmd_sample(args) -> int:
-    from torchvision.utils import make_grid
     from PIL import Image
 
-    from pokegan.models.io import load_generator, sample
+    from pokegan.models.io import load_generator, sample, save_grid_png
 
     if args.n < 1:
         raise CliError(f"-n must be >= 1, got {args.n}")
@@ -74,15 +73,14 @@ def cmd_sample(args) -> int:
         print(f"wrote {len(images)} images to {out}/")
     else:
         nrow = args.nrow or max(1, int(round(args.n ** 0.5)))
-        grid = make_grid(images, nrow=nrow, padding=2, pad_value=255)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(grid.permute(1, 2, 0).numpy()).save(out)
+        save_grid_png(images, out, nrow=nrow)
         print(f"wrote a grid of {len(images)} samples to {out}")
     return 0
 
 
 def cmd_interpolate(args) -> int:
-    from pokegan.generate import GenerateError, interpolation_strip, save_grid_png
+    from pokegan.generate import GenerateError, interpolation_strip
+    from pokegan.models.io import save_grid_png
 
     try:
         images, found = interpolation_strip(args.model, args.names, args.steps, args.raw, args.dataset)
@@ -95,7 +93,8 @@ def cmd_interpolate(args) -> int:
 
 
 def cmd_reconstruct(args) -> int:
-    from pokegan.generate import GenerateError, reconstruction_grid, save_grid_png
+    from pokegan.generate import GenerateError, reconstruction_grid
+    from pokegan.models.io import save_grid_png
 
     try:
         images, err = reconstruction_grid(args.model, args.n, args.seed, args.data)

@@ -26,6 +26,7 @@ DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")
 DATASETS_NPM = ("artwork", "sprites")
 UPSAMPLE_MODES = ("convtranspose", "resize_conv")
 LOSSES = ("bce", "hinge", "ns")
+COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")   # torch.compile modes
 
 
 class ConfigError(ValueError):
@@ -121,6 +122,9 @@ class TrainConfig:
     label_flip: float = _f(0.05, lo=0.0, hi=1.0)
     spectral_norm: bool = _f(True)
     grid_size: int = _f(64, lo=1, hi=256, doc="fixed latents sampled into the per-epoch grid")
+    compile: str = _f("none", choices=COMPILE_MODES,
+                      doc="torch.compile the networks: none (eager), default, reduce-overhead "
+                      "(adds CUDA graphs on a GPU) or max-autotune; the first steps compile")
     processes: int = _f(1, lo=1, hi=1024, doc="data-parallel processes on this machine (torchrun); "
                         "1 = a single process")
     diffaugment: str = _f("", doc="DiffAugment policy: comma-separated subset of "
@@ -300,6 +304,10 @@ def _cross_checks(cfg: Config) -> None:
                               f"values: {', '.join(datasets)}{_suggest(v.dataset, datasets)}")
         check_diffaugment(f"variants.{vname}.diffaugment", v.diffaugment)
         _check_levers(f"variants.{vname}", v)
+        if v.compile != "none" and v.r1 > 0:
+            raise ConfigError(f"variants.{vname}.compile: {v.compile!r} cannot be combined with "
+                              f"r1 ({v.r1}): torch.compile has no double backward for R1's "
+                              "gradient penalty; use compile: none or r1: 0")
         if v.checkpoint_every > v.epochs:
             raise ConfigError(f"variants.{vname}.checkpoint_every: {v.checkpoint_every} exceeds "
                               f"epochs ({v.epochs}); no checkpoint would be written")

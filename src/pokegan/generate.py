@@ -200,15 +200,3 @@ def reconstruction_grid(model: str | Path, n: int = 8, seed: int = 0,
     x = _to_float(real[pick])
     rec = G(E(x))
     return torch.cat([real[pick], to_uint8(rec)]), float((rec.float() - x).abs().mean())
-
-
-def save_grid_png(images: torch.Tensor, path: str | Path, nrow: int) -> Path:
-    """uint8 N×3×S×S → a PNG grid (2 px white padding), parent folders created."""
-    from PIL import Image
-    from torchvision.utils import make_grid
-
-    grid = make_grid(images, nrow=nrow, padding=2, pad_value=255)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(grid.permute(1, 2, 0).numpy()).save(path)
-    return path

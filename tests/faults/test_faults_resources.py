@@ -106,10 +106,11 @@ def test_disk_full_while_writing_a_checkpoint(tmp_path, monkeypatch, faults):
     root = make_project(tmp_path / "p", prepared=True)
     real_save = torch.save
 
-    def save(obj, f, *a, **kw):
-        if "epoch_0003" in str(f):
+    def save(obj, f, *a, **kw):           # f: the open temp file (models.io.save_torch)
+        if "epoch_0003" in f.name:
             real_save(obj, f, *a, **kw)
-            os.truncate(f, os.path.getsize(f) // 2)  # what fitted on the disk
+            f.flush()
+            f.truncate(f.tell() // 2)           # what fitted on the disk
             _enospc()
         return real_save(obj, f, *a, **kw)
 

@@ -53,12 +53,19 @@ def unpack(entry: dict[str, Any], where: str = "") -> nn.Module:
     return module.eval()
 
 
-def save_model(path: str | Path, module: nn.Module, meta: dict[str, Any]) -> None:
-    """Write one network (generator.pt / encoder.pt) atomically."""
+def save_torch(payload: dict[str, Any], path: str | Path) -> None:
+    """``torch.save`` atomically and byte-reproducibly: saved to a path, the zip archive's inner
+    folder takes the file's (random, temporary) name; saved to a file object it is 'archive'.
+    Same payload ⇒ same bytes, so DVC sees an unchanged model after a rerun."""
     from pokegan.files import atomic_path
 
-    with atomic_path(path) as tmp:
-        torch.save({"format": MODEL_FORMAT, **pack(module), "meta": dict(meta)}, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(payload, f)
+
+
+def save_model(path: str | Path, module: nn.Module, meta: dict[str, Any]) -> None:
+    """Write one network (generator.pt / encoder.pt) atomically."""
+    save_torch({"format": MODEL_FORMAT, **pack(module), "meta": dict(meta)}, path)
 
 
 def read_file(path: str | Path, map_location="cpu", mmap: bool = False) -> dict[str, Any]:
@@ -134,6 +141,29 @@ def list_checkpoints(model_dir) -> list[tuple[int, Path]]:
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
     """[-1, 1] floats → uint8 [0, 255] on the CPU."""
     return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+
+
+GRID_PAD = 2   # px of white between the tiles of every grid PNG (the report's GIF crops by it)
+
+
+def save_grid_png(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
+    """uint8 N×3×S×S → one grid image, ``nrow`` tiles per row (default: a square), written
+    atomically (parent folders created) so a killed run never leaves half an image. PNG unless
+    the suffix names another format PIL writes (``pokegan sample -o grid.jpg``)."""
+    import math
+
+    from PIL import Image
+    from torchvision.utils import make_grid
+
+    from pokegan.files import atomic_path
+
+    nrow = nrow or max(1, math.ceil(math.sqrt(len(images))))
+    grid = make_grid(images, nrow=nrow, padding=GRID_PAD, pad_value=255)
+    path = Path(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
+    with atomic_path(path, suffix=path.suffix or ".png") as tmp:
+        Image.fromarray(grid.permute(1, 2, 0).numpy()).save(tmp, format=fmt)
+    return path
 
 
 @torch.no_grad()

@@ -13,6 +13,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from pokegan.files import atomic_path  # noqa: E402
+from pokegan.models.io import GRID_PAD  # noqa: E402
 
 
 def _save(fig, out: Path) -> None:
@@ -82,7 +83,7 @@ def side_by_side(real: torch.Tensor, samples: dict[str, torch.Tensor], out: Path
 
 
 def progress_gif(frames: list[Path], out: Path, ms_per_frame: int = 400, *,
-                 tile_px: int | None = None, tiles: int = 4, pad: int = 2) -> None:
+                 tile_px: int | None = None, tiles: int = 4, pad: int = GRID_PAD) -> None:
     """The study's 'video of progress': the fixed-latent grid of every epoch as one GIF.
 
     With ``tile_px`` (the image size of a grid made with ``pad`` px padding) only the top-left

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from pokegan.files import atomic_path
-from pokegan.models.io import CHECKPOINT_FORMAT, ModelFileError, list_checkpoints, pack, read_file
+from pokegan.models.io import (CHECKPOINT_FORMAT, ModelFileError, list_checkpoints, pack, read_file,
+                               save_torch)
 
 
 def checkpoint_path(model_dir: str | Path, epoch: int) -> Path:
@@ -25,6 +25,14 @@ def checkpoint_path(model_dir: str | Path, epoch: int) -> Path:
 
 
 # --------------------------------------------------------------------------- RNG state
+def seed_everything(seed: int) -> None:
+    """Seed torch, python ``random`` and numpy. Training draws from torch alone, but a checkpoint
+    records all three: seeded, the same run writes the same checkpoint bytes."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+
+
 def capture_rng(generators: dict[str, torch.Generator]) -> dict[str, Any]:
     """Every RNG a run may touch: torch CPU (+ CUDA), python ``random``, numpy, our generators."""
     np_state = np.random.get_state()
@@ -68,7 +76,7 @@ def non_finite(nets: dict[str, nn.Module]) -> list[str]:
 # --------------------------------------------------------------------------- save / find
 def save_checkpoint(path: Path, *, nets: dict[str, nn.Module], opts: dict[str, torch.optim.Optimizer],
                     generators: dict[str, torch.Generator], epoch: int, images_seen: int,
-                    history: list[dict], fingerprint: str, meta: dict, seconds: float,
+                    history: list[dict], fingerprint: str, meta: dict,
                     ema: dict | None = None) -> None:
     """Write the training state atomically; refuses (ValueError) if any weight is NaN/inf.
     ``ema``: :meth:`pokegan.training.ema.EMA.state_dict` when the run averages G's weights."""
@@ -84,12 +92,11 @@ def save_checkpoint(path: Path, *, nets: dict[str, nn.Module], opts: dict[str, t
         "meta": dict(meta),
         "models": {role: pack(net) for role, net in nets.items()},
         "train": {"optimizers": {k: o.state_dict() for k, o in opts.items()},
-                  "rng": capture_rng(generators), "seconds": float(seconds)},
+                  "rng": capture_rng(generators)},   # no wall-clock: same run, same bytes
     }
     if ema is not None:
         payload["ema"] = ema
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    save_torch(payload, path)
 
 
 def _problem(ckpt: dict, fingerprint: str, roles) -> str | None:

@@ -68,3 +68,13 @@ def autocast(device: torch.device, precision: str):
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def compiled(nets: dict, mode: str) -> dict:
+    """The networks the training step calls: ``torch.compile``d views of ``nets`` (sharing their
+    parameters) unless ``mode`` is ``none``. Checkpoints, the EMA and sampling keep using the
+    plain modules, so state-dict keys never gain ``_orig_mod.`` prefixes. ``reduce-overhead``
+    also captures CUDA graphs on a GPU; on the CPU it is the default mode."""
+    if mode == "none":
+        return nets
+    return {name: torch.compile(net, mode=mode, dynamic=False) for name, net in nets.items()}

@@ -22,11 +22,11 @@ from pokegan.config import ConfigError, TrainConfig
 from pokegan.files import atomic_path, fingerprint, library_versions, write_json
 from pokegan.models import build_models
 from pokegan.models.conditional import CONDITIONAL_MODELS, check_labels, cycling_labels
-from pokegan.models.io import save_model, to_uint8
+from pokegan.models.io import save_grid_png, save_model, to_uint8
 
 from .checkpoint import (checkpoint_path, find_resume, non_finite, restore_rng, save_checkpoint,
-                         stale_checkpoints)
-from .device import configure_cuda, resolve_device, resolve_precision
+                         seed_everything, stale_checkpoints)
+from .device import compiled, configure_cuda, resolve_device, resolve_precision
 from .distributed import all_reduce_mean, init_from_env, shard
 from .ema import EMA
 from .levers import LEVER_DEFAULTS
@@ -35,7 +35,8 @@ from .steps import STEPS, StepContext, make_optimizers
 # Keys that do not change the weights a run produces (so changing them keeps its checkpoints).
 # device/precision are replaced by what they resolve to.
 NOT_IN_FINGERPRINT = ("epochs", "checkpoint_every", "grid_size", "device", "precision",
-                      "processes")   # the world size that actually ran is recorded instead
+                      "processes",   # the world size that actually ran is recorded instead
+                      "compile")     # how the same step is executed (eager or compiled)
 SYNC_EVERY = 10   # training steps between reads of the losses on the host
 LOGGED = ("d_loss", "g_loss", "d_real", "d_fake", "dz_loss", "g_adv_x", "g_adv_z", "rec_x", "rec_z")
 
@@ -82,16 +83,11 @@ def check_images(images: torch.Tensor, cfg: TrainConfig) -> None:
 @torch.no_grad()
 def save_grid(G, z: torch.Tensor, path: Path, device: torch.device,
               labels: torch.Tensor | None = None) -> None:
-    from PIL import Image
-    from torchvision.utils import make_grid
-
     was = G.training
     G.eval()
     imgs = to_uint8(G(z.to(device)) if labels is None else G(z.to(device), labels.to(device)))
     G.train(was)
-    grid = make_grid(imgs, nrow=max(1, int(math.ceil(math.sqrt(len(imgs))))), padding=2, pad_value=255)
-    with atomic_path(path, suffix=".png") as tmp:
-        Image.fromarray(grid.permute(1, 2, 0).numpy()).save(tmp, format="PNG")
+    save_grid_png(imgs, path)
 
 
 def _sampling_G(nets: dict, ema: EMA | None):
@@ -141,7 +137,9 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
 
     Writes ``model_dir/{checkpoints/epoch_XXXX.pt, grids/epoch_XXXX.png, generator.pt,
     encoder.pt (AEGAN), info.json}`` and, with ``plots_dir``, DVCLive logs and ``samples.png``.
-    Returns the info dict. Raises :class:`TrainingDiverged` on a NaN/inf loss.
+    Returns info.json's content plus this run's wall-clock record (``plots_dir/run.json``:
+    seconds, images/s, threads, the epoch it resumed from), which stays out of ``model_dir`` so
+    that the same run writes the same bytes there. Raises :class:`TrainingDiverged` on NaN/inf.
     Conditional models (cdcgan) also need ``labels`` (int, one per image) and ``label_names``
     (the vocabulary, saved in the meta as ``labels`` with ``label_counts``); the per-epoch grid
     then cycles over the classes.
@@ -174,7 +172,7 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
         meta.update(labels=label_names, label_counts=label_counts)
 
     # networks from the seed, then (maybe) the state of an earlier run
-    torch.manual_seed(cfg.seed)
+    seed_everything(cfg.seed)
     nets = {k: v.to(device) for k, v in build_models(
         cfg.model, latent_dim=cfg.latent_dim, image_size=cfg.image_size,
         kernel_size=cfg.kernel_size, spectral_norm=cfg.spectral_norm,
@@ -184,7 +182,7 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
     ema = EMA(nets["G"], cfg.ema) if cfg.ema > 0 else None   # averaged G: grids, generator.pt
     noise = torch.Generator(device=device).manual_seed(cfg.seed + 1 + 7919 * world.rank)
     generators = {"noise": noise}
-    epoch, images_seen, history, seconds_before = 0, 0, [], 0.0
+    epoch, images_seen, history = 0, 0, []
     ckpt = find_resume(model_dir, fp, nets.keys(), cfg.epochs, log)
     if ckpt is not None:
         for role, net in nets.items():
@@ -195,7 +193,8 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
         if ema is not None:
             ema.load_state_dict(ckpt["ema"])
         epoch, images_seen = ckpt["epoch"], ckpt["images_seen"]
-        history, seconds_before = list(ckpt["history"]), ckpt["train"]["seconds"]
+        history = [{k: v for k, v in h.items() if k != "seconds"}   # older files kept wall time
+                   for h in ckpt["history"]]
         log(f"{variant}: resuming from epoch {epoch} ({checkpoint_path(model_dir, epoch)})")
         del ckpt
     start_epoch = epoch
@@ -204,6 +203,7 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
         net.train()
 
     step_fn = STEPS[cfg.model]
+    step_nets = compiled(nets, cfg.compile)         # the step calls these; `nets` are saved
     ctx = StepContext(cfg, device, precision, noise, world=world)
     classes = labels.to(device) if conditional else None
     if conditional:
@@ -224,7 +224,7 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
 
     bar = tqdm(total=(cfg.epochs - epoch) * steps_per_epoch, desc=variant, unit="step",
                disable=not progress, mininterval=1.0, dynamic_ncols=True)
-    t_run, images_run = time.perf_counter(), 0
+    t_run, images_run, epoch_seconds = time.perf_counter(), 0, []
     try:
         while epoch < cfg.epochs:
             epoch += 1
@@ -237,8 +237,8 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
             for step in range(1, steps_per_epoch + 1):
                 idx = order[(step - 1) * batch: step * batch]
                 real = data[idx].float().div_(127.5).sub_(1.0)
-                out = (step_fn(nets, opts, real, ctx) if classes is None
-                       else step_fn(nets, opts, real, ctx, classes=classes[idx]))
+                out = (step_fn(step_nets, opts, real, ctx) if classes is None
+                       else step_fn(step_nets, opts, real, ctx, classes=classes[idx]))
                 if ema is not None:
                     ema.update(nets["G"])
                 pending.append(torch.stack(list(out.values())).float())
@@ -267,8 +267,8 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
                 bar.set_postfix_str(f"ep {epoch} {rate:.0f} img/s d {values['d_loss']:.3f} "
                                     f"g {values['g_loss']:.3f}", refresh=False)
             entry = {"epoch": epoch, "images_seen": images_seen,
-                     **{k: v / steps_per_epoch for k, v in sums.items()},
-                     "seconds": time.perf_counter() - t_epoch}
+                     **{k: v / steps_per_epoch for k, v in sums.items()}}
+            epoch_seconds.append(round(time.perf_counter() - t_epoch, 2))
             bad_w = non_finite(nets)                # finite losses, broken weights
             if bad_w:
                 raise TrainingDiverged(
@@ -285,9 +285,7 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
                 last_saved = checkpoint_path(model_dir, epoch)
                 save_checkpoint(last_saved, nets=nets, opts=opts,
                                 generators=generators, epoch=epoch, images_seen=images_seen,
-                                history=history, fingerprint=fp, meta=meta,
-                                seconds=seconds_before + time.perf_counter() - started,
-                                ema=ema.state_dict() if ema is not None else None)
+                                history=history, fingerprint=fp, meta=meta, ema=ema.state_dict() if ema is not None else None)
     finally:
         bar.close()
         live.close()
@@ -295,10 +293,15 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
     bad = non_finite(nets)
     if bad:
         raise TrainingDiverged(f"{variant}: non-finite weights after epoch {epoch}: {', '.join(bad[:5])}")
+    # Wall-clock facts go to plots_dir/run.json, not models/: a rerun of the same run then
+    # writes byte-identical models/ (so DVC skips evaluation after a code-only change).
+    seconds = time.perf_counter() - started
+    run = {"seconds": round(seconds, 2), "threads": torch.get_num_threads(),
+           "images_per_s": round(images_run / (time.perf_counter() - t_run), 1) if images_run else None,
+           "resumed_from_epoch": start_epoch or None, "epoch_seconds": epoch_seconds}
     if not world.is_main:
         return {"variant": variant, "rank": world.rank, "world_size": world.size, "epochs": epoch,
-                "images_seen": images_seen, "device": device.type, "precision": precision,
-                "seconds": round(seconds_before + time.perf_counter() - started, 2)}
+                "images_seen": images_seen, "device": device.type, "precision": precision, **run}
     if not _grid_path(model_dir, epoch).exists():       # e.g. grids/ lost while checkpoints remain
         save_grid(_sampling_G(nets, ema), z_grid, _grid_path(model_dir, epoch), device, y_grid)
     _publish_grid(model_dir, plots_dir, epoch)            # also after a resume with nothing left
@@ -312,20 +315,16 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
     for path in sorted((model_dir / "grids").glob("epoch_*.png")):
         if int(path.stem.split("_")[1]) > cfg.epochs:
             path.unlink()
-    seconds_run = time.perf_counter() - t_run
     info = {
         "variant": variant, "model": cfg.model, "dataset": cfg.dataset,
         "params": dataclasses.asdict(cfg), "fingerprint": fp, "data_fingerprint": data_fingerprint,
-        "device": device.type, "precision": precision, "threads": torch.get_num_threads(),
-        "world_size": world.size,
+        "device": device.type, "precision": precision, "world_size": world.size,
         "epochs": epoch, "images_seen": images_seen, "images": n, "batch_size": batch,
-        "seconds": round(seconds_before + time.perf_counter() - started, 2),
-        "seconds_this_run": round(time.perf_counter() - started, 2),
-        "images_per_s": round(images_run / seconds_run, 1) if images_run else None,
-        "resumed_from_epoch": start_epoch or None,
         "final": {k: history[-1][k] for k in LOGGED if history and k in history[-1]},
         "versions": library_versions(),
     }
     write_json(model_dir / "info.json", info)
-    return info
+    if plots_dir is not None:
+        write_json(plots_dir / "run.json", run)
+    return {**info, **run}
 
