@@ -58,6 +58,8 @@ def timed(batches, cfg, precision: str, steps: int, device, compile_mode: str = 
         "dcgan", latent_dim=cfg.latent_dim, image_size=cfg.image_size,
         kernel_size=cfg.kernel_size, spectral_norm=cfg.spectral_norm).items()}
     opts = make_optimizers(cfg, nets)
+    if compile_mode != "none":
+        torch._dynamo.reset()       # fresh modules each repeat: stay under the recompile limit
     nets = compiled(nets, compile_mode)
     ctx = StepContext(cfg, device, precision, torch.Generator(device=device).manual_seed(1))
     for _ in range(3):                                  # warm-up, not timed

@@ -1,0 +1,46 @@
+"""Rows of samples from several trained generators, all from the same latents (the README's
+comparison figures): real images on top, then one row per ``LABEL=MODEL`` pair.
+
+    python docs/samples_figure.py -o docs/screenshots/samples.png \\
+        "dcgan_artwork, 7 epochs=models/dcgan_artwork" "best_artwork, 7 epochs=models/best_artwork"
+
+MODEL is a model folder or a ``generator.pt`` (e.g. one restored from a DVC experiment).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from pokegan.data.prepared import load_prepared
+from pokegan.models.io import load_generator, sample
+from pokegan.report.figures import side_by_side
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("rows", nargs="+", metavar="LABEL=MODEL")
+    ap.add_argument("-o", "--output", required=True)
+    ap.add_argument("-n", type=int, default=16, help="images per row")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--real", default="artwork", help="prepared dataset of the top row")
+    args = ap.parse_args()
+    samples, latents = {}, {}
+    for row in args.rows:
+        label, sep, model = row.rpartition("=")
+        if not sep:
+            ap.error(f"{row!r}: expected LABEL=MODEL")
+        path = Path(model)
+        G, meta = load_generator(path / "generator.pt" if path.is_dir() else path)
+        z = latents.setdefault(G.latent_dim, torch.randn(
+            args.n, G.latent_dim, generator=torch.Generator().manual_seed(args.seed)))
+        samples[f"{label}\n(epoch {meta.get('epoch', '?')})"] = sample(G, args.n, args.seed, latents=z)
+    images, _, _ = load_prepared(args.real, originals_only=True)
+    real = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(args.seed))[:args.n]]
+    side_by_side(real, samples, Path(args.output))
+    print(f"wrote {args.output}: {len(samples)} rows of {args.n}")
+
+
+if __name__ == "__main__":
+    main()
