@@ -14,6 +14,7 @@ Incremental and resumable: rows already in the CSV are skipped, and each run tra
 folder under ``--work`` with checkpoints, so a killed run resumes where it stopped.
 
     POKEGAN_THREADS=1 python bench/ablation.py [--configs baseline hinge ...] [--seeds 0 1]
+    python bench/ablation.py --merge /tmp/abl_b.csv   # after a 2nd process wrote --csv /tmp/abl_b.csv
 Writes ``plots/ablation.csv`` (one row per config, seed and generator) and ``plots/ablation.md``
 (the table with mean ± half-range over seeds).
 """
@@ -60,6 +61,16 @@ def _read_rows(path: Path) -> list[dict]:
     if not path.is_file():
         return []
     return pd.read_csv(path, keep_default_na=False).to_dict("records")
+
+
+def merge_rows(*tables: list[dict]) -> list[dict]:
+    """Rows of several ablation CSVs (e.g. two processes' halves) as one table; for the same
+    (config, seed, generator) the later table's row wins. Order: first appearance."""
+    merged: dict[tuple, dict] = {}
+    for rows in tables:
+        for r in rows:
+            merged[(r["config"], int(r["seed"]), r["generator"])] = r
+    return list(merged.values())
 
 
 def _write(rows: list[dict], csv_path: Path, md_path: Path, meta: str) -> None:
@@ -117,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default="/tmp/abl", help="training folders (checkpoints, grids)")
     ap.add_argument("--csv", default="plots/ablation.csv")
     ap.add_argument("--md", default="plots/ablation.md")
+    ap.add_argument("--merge", nargs="+", metavar="CSV", default=None,
+                    help="no training: add these CSVs' rows (e.g. a second process's --csv) to "
+                         "--csv and rewrite it and --md")
     args = ap.parse_args(argv)
 
     import torch
@@ -146,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
             f"(decay {args.ema}, warm-up (1+t)/(10+t)); {args.samples} samples vs "
             f"{real.n} real artworks (TF-Inception pool3, `pokegan.metrics`), "
             f"{torch.get_num_threads()} CPU thread(s).")
+    if args.merge:
+        rows = merge_rows(rows, *(_read_rows(Path(p)) for p in args.merge))
+        _write(rows, csv_path, md_path, note)
+        print(f"merged {', '.join(args.merge)} into {csv_path}: {len(rows)} rows", flush=True)
+        return 0
     done = {(r["config"], int(r["seed"]), r["generator"]) for r in rows}
 
     # the yardsticks' seeds first (the first --both-first configs: baseline, all, resize_conv),

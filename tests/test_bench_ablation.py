@@ -1,0 +1,32 @@
+"""bench/ablation.py's table plumbing: merging the CSVs of two processes, and its summary."""
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+
+_spec = importlib.util.spec_from_file_location(
+    "ablation", Path(__file__).resolve().parents[1] / "bench" / "ablation.py")
+ablation = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ablation)
+
+
+def _row(config, seed, generator, kid):
+    return {"config": config, "seed": seed, "generator": generator, "fid": 100 * kid, "kid": kid,
+            "kid_std": 0.0, "precision": 0.0, "recall": 0.0, "epochs": 5, "images_seen": 1,
+            "samples": 10, "train_s": 1.0, "precision_mode": "fp32", "overrides": ""}
+
+
+def test_merge_keeps_every_run_once_and_the_later_row_wins():
+    a = [_row("baseline", 0, "live", 0.5), _row("baseline", 0, "ema", 0.4)]
+    b = [_row("baseline", "0", "ema", 0.3), _row("hinge", 1, "live", 0.6)]   # seed read as text
+    merged = ablation.merge_rows(a, b)
+    assert [(r["config"], int(r["seed"]), r["generator"], r["kid"]) for r in merged] == [
+        ("baseline", 0, "live", 0.5), ("baseline", 0, "ema", 0.3), ("hinge", 1, "live", 0.6)]
+
+
+def test_summary_averages_seeds_with_their_spread():
+    df = pd.DataFrame([_row("baseline", 0, "live", 0.5), _row("baseline", 1, "live", 0.3),
+                       _row("baseline", 0, "ema", 0.2)])
+    md = ablation.markdown(df, "note")
+    assert "| baseline | 0, 1 | 40.0 ± 10.0 | 0.400 ± 0.100 |" in md
+    assert "| ema | 0 | 20.0 | 0.200 |" in md
