@@ -285,7 +285,8 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
                 last_saved = checkpoint_path(model_dir, epoch)
                 save_checkpoint(last_saved, nets=nets, opts=opts,
                                 generators=generators, epoch=epoch, images_seen=images_seen,
-                                history=history, fingerprint=fp, meta=meta, ema=ema.state_dict() if ema is not None else None)
+                                history=history, fingerprint=fp, meta=meta,
+                                ema=ema.state_dict() if ema is not None else None)
     finally:
         bar.close()
         live.close()
