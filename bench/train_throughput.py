@@ -85,22 +85,19 @@ def main() -> None:
     images, _, _ = load_prepared(cfg.dataset)
     seed_iter = seed_style_batches(Path("data/raw") / cfg.dataset, cfg.image_size, cfg.batch_size)
     ours_iter = our_batches(images, cfg.batch_size, device)
-    runs: dict[str, list[float]] = {"seed-style (ImageFolder+PIL, fp32)": [],
-                                    "ours fp32": [], f"ours {auto}": []}
+    base_name = "seed-style (ImageFolder+PIL, fp32)"
+    setups = {base_name: (seed_iter, "fp32", "none"),          # name -> (batches, precision, compile)
+              "ours fp32": (ours_iter, "fp32", "none"), f"ours {auto}": (ours_iter, auto, "none")}
     if args.compile != "none":
-        runs[f"ours {auto} compile={args.compile}"] = []
+        setups[f"ours {auto} compile={args.compile}"] = (ours_iter, auto, args.compile)
+    runs: dict[str, list[float]] = {name: [] for name in setups}
     for r in range(args.repeats):                        # alternate so drift hits all alike
-        for name in runs:
-            if name.startswith("seed"):
-                ips = timed(seed_iter, cfg, "fp32", args.steps, device)
-            else:
-                _, precision, *mode = name.split()
-                ips = timed(ours_iter, cfg, precision, args.steps, device,
-                            mode[0].split("=")[1] if mode else "none")
+        for name, (batches, precision, mode) in setups.items():
+            ips = timed(batches, cfg, precision, args.steps, device, mode)
             runs[name].append(ips)
             print(f"repeat {r + 1}: {name:38s} {ips:7.1f} images/s", flush=True)
     med = {k: statistics.median(v) for k, v in runs.items()}
-    base = med["seed-style (ImageFolder+PIL, fp32)"]
+    base = med[base_name]
     print(f"\n{device.type}, {torch.get_num_threads()} threads, batch {cfg.batch_size}, "
           f"{cfg.image_size}px, {args.steps} steps x {args.repeats} repeats (median images/s)")
     for k, v in med.items():

@@ -2,9 +2,10 @@
 comparison figures): real images on top, then one row per ``LABEL=MODEL`` pair.
 
     python docs/samples_figure.py -o docs/screenshots/samples.png \\
-        "dcgan_artwork, 7 epochs=models/dcgan_artwork" "best_artwork, 7 epochs=models/best_artwork"
+        "dcgan_artwork=models/dcgan_artwork" "best_artwork=models/best_artwork"
 
-MODEL is a model folder or a ``generator.pt`` (e.g. one restored from a DVC experiment).
+MODEL is a model folder or a ``generator.pt`` (e.g. one restored from a DVC experiment); each
+row's label gets the model's epoch appended.
 """
 from __future__ import annotations
 
