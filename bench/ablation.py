@@ -49,6 +49,9 @@ CONFIGS: dict[str, dict] = {
     "resize_conv+lr4e-4": dict(upsample="resize_conv", lr=4e-4),
     "resize_conv+lr8e-4": dict(upsample="resize_conv", lr=8e-4),
     "resize_conv+ns": dict(upsample="resize_conv", loss="ns"),
+    # best_artwork's levers with the Adam betas of StyleGAN2 (0, 0.99): no momentum, a shorter
+    # second-moment memory, against the study's (0.5, 0.999)
+    "resize_conv+lr4e-4+b0": dict(upsample="resize_conv", lr=4e-4, beta1=0.0, beta2=0.99),
 }
 DEFAULT_ORDER = ["baseline", "all", "resize_conv", "hinge", "ttur", "r1", "resize_conv+hinge",
                  "resize_conv+diffaug", "mbstd", "diffaug+all"]
@@ -158,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     note = (f"DCGAN on {args.dataset} ×3 ({len(images)} images, {base.image_size} px), "
             f"{args.epochs} epochs (batch {base.batch_size}), every run keeping an EMA "
             f"(decay {args.ema}, warm-up (1+t)/(10+t)); {args.samples} samples vs "
-            f"{real.n} real artworks (TF-Inception pool3, `pokegan.metrics`), "
-            f"{torch.get_num_threads()} CPU thread(s).")
+            f"{real.n} real artworks (TF-Inception pool3, `pokegan.metrics`). The `fp32` rows "
+            "are not a lever: the baseline without bf16 autocast (the check that bf16 costs no "
+            "quality). `train s` is wall time under whatever else ran (1 or 2 threads, some runs "
+            "paused), not a speed measure.")
     if args.merge:
         rows = merge_rows(rows, *(_read_rows(Path(p)) for p in args.merge))
         _write(rows, csv_path, md_path, note)
