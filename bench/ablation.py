@@ -56,7 +56,7 @@ CONFIGS: dict[str, dict] = {
 DEFAULT_ORDER = ["baseline", "all", "resize_conv", "hinge", "ttur", "r1", "resize_conv+hinge",
                  "resize_conv+diffaug", "mbstd", "diffaug+all"]
 COLUMNS = ["config", "generator", "seed", "fid", "kid", "kid_std", "precision", "recall",
-           "epochs", "images_seen", "samples", "train_s", "precision_mode", "overrides"]
+           "epochs", "images_seen", "samples", "train_s", "threads", "precision_mode", "overrides"]
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -106,12 +106,12 @@ def markdown(df, meta: str) -> str:
             spread = lambda s: f" ± {(s.max() - s.min()) / 2:.{3 if s is k else 1}f}" if len(s) > 1 else ""
             lines.append(f"| {lever} | {seeds} | {f.mean():.1f}{spread(f)} | {k.mean():.3f}{spread(k)} |")
         lines += ["", "## Every run", "",
-                  "| lever | seed | FID | KID | precision | recall | train s | overrides |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| lever | seed | FID | KID | precision | recall | train s | threads | overrides |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for _, r in df.iterrows():
             lines.append(f"| {r['lever']} | {r['seed']} | {float(r['fid']):.1f} | {float(r['kid']):.3f} "
                          f"| {float(r['precision']):.3f} | {float(r['recall']):.3f} "
-                         f"| {float(r['train_s']):.0f} | `{r['overrides']}` |")
+                         f"| {float(r['train_s']):.0f} | {r['threads']} | `{r['overrides']}` |")
     return "\n".join(lines) + "\n"
 
 
@@ -163,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             f"(decay {args.ema}, warm-up (1+t)/(10+t)); {args.samples} samples vs "
             f"{real.n} real artworks (TF-Inception pool3, `pokegan.metrics`). The `fp32` rows "
             "are not a lever: the baseline without bf16 autocast (the check that bf16 costs no "
-            "quality). `train s` is wall time under whatever else ran (1 or 2 threads, some runs "
-            "paused), not a speed measure.")
+            "quality). `train s` is wall time on `threads` CPU threads under whatever else ran "
+            "(some runs were paused), not a speed measure.")
     if args.merge:
         rows = merge_rows(rows, *(_read_rows(Path(p)) for p in args.merge))
         _write(rows, csv_path, md_path, note)
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                          "kid": round(s["kid"], 5), "kid_std": round(s["kid_std"], 5),
                          "precision": round(s["precision"], 4), "recall": round(s["recall"], 4),
                          "epochs": info["epochs"], "images_seen": info["images_seen"],
-                         "samples": s["samples"], "train_s": info["seconds"],
+                         "samples": s["samples"], "train_s": info["seconds"], "threads": info["threads"],
                          "precision_mode": info["precision"],
                          "overrides": " ".join(f"{k}={v}" for k, v in overrides.items())})
             print(f"{name} seed {seed} {kind}: FID {s['fid']:.1f} KID {s['kid']:.4f} "

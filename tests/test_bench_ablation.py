@@ -13,7 +13,7 @@ _spec.loader.exec_module(ablation)
 def _row(config, seed, generator, kid):
     return {"config": config, "seed": seed, "generator": generator, "fid": 100 * kid, "kid": kid,
             "kid_std": 0.0, "precision": 0.0, "recall": 0.0, "epochs": 5, "images_seen": 1,
-            "samples": 10, "train_s": 1.0, "precision_mode": "fp32", "overrides": ""}
+            "samples": 10, "train_s": 1.0, "threads": 1, "precision_mode": "fp32", "overrides": ""}
 
 
 def test_merge_keeps_every_run_once_and_the_later_row_wins():
