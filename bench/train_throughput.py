@@ -24,9 +24,9 @@ from torchvision import datasets, transforms
 
 from pokegan import config
 from pokegan.data.prepared import load_prepared
-from pokegan.models import build_models
+from pokegan import families
 from pokegan.training.device import compiled, resolve_device, resolve_precision
-from pokegan.training.steps import StepContext, dcgan_step, make_optimizers
+from pokegan.training.steps import StepContext, dcgan_step
 
 
 def seed_style_batches(root: Path, size: int, batch: int):
@@ -54,10 +54,8 @@ def our_batches(images: torch.Tensor, batch: int, device, seed: int = 0):
 
 def timed(batches, cfg, precision: str, steps: int, device, compile_mode: str = "none") -> float:
     torch.manual_seed(0)
-    nets = {k: v.to(device) for k, v in build_models(
-        "dcgan", latent_dim=cfg.latent_dim, image_size=cfg.image_size,
-        kernel_size=cfg.kernel_size, spectral_norm=cfg.spectral_norm).items()}
-    opts = make_optimizers(cfg, nets)
+    nets = {k: v.to(device) for k, v in families.build(cfg).items()}
+    opts = families.make_optimizers(cfg, nets)
     if compile_mode != "none":
         torch._dynamo.reset()       # fresh modules each repeat: stay under the recompile limit
     nets = compiled(nets, compile_mode)

@@ -27,9 +27,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from pokegan import config
     from pokegan.data import DataError
-    from pokegan.data.prepared import load_prepared
+    from pokegan.data.prepared import TRAIN_ON_KINDS, load_prepared
     from pokegan.files import remove_stale_temps
-    from pokegan.models.conditional import CONDITIONAL_MODELS, LABEL_COLUMN, encode_labels
+    from pokegan import families
+    from pokegan.models.conditional import LABEL_COLUMN, encode_labels
     from pokegan.training import TrainingDiverged, train
 
     try:
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("POKEGAN_THREADS"):
         torch.set_num_threads(int(os.environ["POKEGAN_THREADS"]))
     try:
-        images, index, meta = load_prepared(cfg.dataset)
+        images, index, meta = load_prepared(cfg.dataset, kinds=TRAIN_ON_KINDS[cfg.train_on])
     except DataError as exc:                   # prepared data missing or inconsistent
         print(f"train: error: {exc}", file=sys.stderr)
         return 1
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     for folder in (model_dir, model_dir / "checkpoints", model_dir / "grids"):
         remove_stale_temps(folder)             # what a killed run was writing
     extra = {}
-    if cfg.model in CONDITIONAL_MODELS:        # labels: each image's type1, sorted vocabulary
+    if families.get(cfg.model).conditional:        # labels: each image's type1, sorted vocabulary
         try:
             extra["labels"], extra["label_names"] = encode_labels(index[LABEL_COLUMN])
         except ValueError as exc:

@@ -4,14 +4,15 @@ import dataclasses
 import pytest
 import torch
 
+from pokegan import families
+
 from pokegan.config import TrainConfig
-from pokegan.models import build_models
 from pokegan.models.conditional import (ConditionalGenerator, ProjectionDiscriminator,
                                         check_labels, cycling_labels, empirical_labels,
                                         encode_labels, label_index)
 from pokegan.models.io import load_generator, sample
 from pokegan.training import train
-from pokegan.training.steps import STEPS, StepContext, make_optimizers
+from pokegan.training.steps import StepContext
 
 TINY = TrainConfig(model="cdcgan", image_size=32, latent_dim=16, batch_size=8, epochs=1,
                    checkpoint_every=1, grid_size=6, precision="fp32", device="cpu")
@@ -65,36 +66,34 @@ def test_issue9_levers_reach_the_conditional_pair():
     cfg = dataclasses.replace(TINY, loss="hinge", r1=1.0, r1_every=2, upsample="resize_conv",
                               mbstd=True)
     torch.manual_seed(0)
-    nets = build_models("cdcgan", latent_dim=16, image_size=32, kernel_size=4, spectral_norm=True,
-                        num_classes=3, upsample="resize_conv", mbstd=True)
+    nets = families.build(TrainConfig(model="cdcgan", latent_dim=16, image_size=32, spectral_norm=True, upsample="resize_conv", mbstd=True), 3)
     assert nets["G"].kwargs["upsample"] == "resize_conv" and nets["D"].kwargs["mbstd"]
-    opts = make_optimizers(cfg, nets)
+    opts = families.make_optimizers(cfg, nets)
     ctx = StepContext(cfg, torch.device("cpu"), "fp32", torch.Generator().manual_seed(0),
                       label_probs=torch.ones(3))
     x = torch.rand(8, 3, 32, 32) * 2 - 1
     for _ in range(2):
-        out = STEPS["cdcgan"](nets, opts, x, ctx, classes=torch.arange(8) % 3)
+        out = families.get("cdcgan").step(nets, opts, x, ctx, classes=torch.arange(8) % 3)
     assert all(torch.isfinite(v) for v in out.values()) and ctx.steps_done == 2
 
 
 def test_build_models_needs_classes():
     with pytest.raises(ValueError, match="num_classes"):
-        build_models("cdcgan", latent_dim=16, image_size=32, kernel_size=4, spectral_norm=True)
+        families.build(TrainConfig(model="cdcgan", latent_dim=16, image_size=32, spectral_norm=True))
 
 
 def test_steps_give_finite_losses_and_change_weights():
     cfg = dataclasses.replace(TINY, diffaugment="color,translation,cutout")
     torch.manual_seed(0)
-    nets = build_models("cdcgan", latent_dim=16, image_size=32, kernel_size=4,
-                        spectral_norm=True, num_classes=4)
+    nets = families.build(TrainConfig(model="cdcgan", latent_dim=16, image_size=32, spectral_norm=True), 4)
     before = {k: [p.detach().clone() for p in n.parameters()] for k, n in nets.items()}
-    opts = make_optimizers(cfg, nets)
+    opts = families.make_optimizers(cfg, nets)
     ctx = StepContext(cfg, torch.device("cpu"), "fp32", torch.Generator().manual_seed(0),
                       label_probs=torch.tensor([1.0, 2.0, 0.0, 1.0]))
     x = torch.rand(8, 3, 32, 32) * 2 - 1
     y = torch.tensor([0, 1, 1, 3, 0, 1, 3, 1])
     for _ in range(3):
-        out = STEPS["cdcgan"](nets, opts, x, ctx, classes=y)
+        out = families.get("cdcgan").step(nets, opts, x, ctx, classes=y)
     assert set(out) == {"d_loss", "g_loss", "d_real", "d_fake"}
     assert all(torch.isfinite(v) for v in out.values())
     for role, net in nets.items():

@@ -4,20 +4,21 @@ import dataclasses
 
 import pytest
 import torch
+
+from pokegan import families
 from torch import nn
 
 from fixtures.training import TINY, run_tiny, same_state, tiny_images
 from pokegan import config
 from pokegan.config import ConfigError, TrainConfig
 from pokegan.files import fingerprint
-from pokegan.models import build_models
 from pokegan.models.dcgan import Discriminator, Generator
 from pokegan.models.io import load_generator, read_file, save_model
 from pokegan.training.ema import EMA
 from pokegan.training.levers import (LEVER_DEFAULTS, d_adversarial, g_adversarial, hinge_d,
                                      hinge_g, r1_due, r1_penalty)
 from pokegan.training.loop import NOT_IN_FINGERPRINT, run_fingerprint
-from pokegan.training.steps import STEPS, StepContext, make_optimizers
+from pokegan.training.steps import StepContext
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +145,7 @@ def test_resize_conv_generator(tmp_path):
     save_model(tmp_path / "g.pt", G, {"model": "dcgan"})
     H, meta = load_generator(tmp_path / "g.pt")
     assert H.kwargs["upsample"] == "resize_conv" and same_state(G.state_dict(), H.state_dict())
-    nets = build_models("dcgan", latent_dim=16, image_size=64, kernel_size=4, spectral_norm=True,
-                        upsample="resize_conv")
+    nets = families.build(TrainConfig(model="dcgan", latent_dim=16, image_size=64, spectral_norm=True, upsample="resize_conv"))
     assert nets["G"](torch.randn(2, 16)).shape == (2, 3, 64, 64)
     with pytest.raises(ValueError, match="upsample"):
         Generator(16, 32, upsample="bilinear")
@@ -192,14 +192,13 @@ def test_each_lever_trains_a_few_steps():
                dict(upsample="resize_conv")):
         cfg = dataclasses.replace(TINY, **kw)
         torch.manual_seed(0)
-        nets = build_models("dcgan", latent_dim=16, image_size=32, kernel_size=4,
-                            spectral_norm=True, upsample=cfg.upsample, mbstd=cfg.mbstd)
+        nets = families.build(TrainConfig(model="dcgan", latent_dim=16, image_size=32, spectral_norm=True, upsample=cfg.upsample, mbstd=cfg.mbstd))
         before = {k: [p.detach().clone() for p in n.parameters()] for k, n in nets.items()}
-        opts = make_optimizers(cfg, nets)
+        opts = families.make_optimizers(cfg, nets)
         ctx = StepContext(cfg, torch.device("cpu"), "fp32", torch.Generator().manual_seed(0))
         x = torch.rand(8, 3, 32, 32) * 2 - 1
         for _ in range(2):
-            out = STEPS["dcgan"](nets, opts, x, ctx)
+            out = families.get("dcgan").step(nets, opts, x, ctx)
         assert all(torch.isfinite(v) for v in out.values()), kw
         assert ctx.steps_done == 2
         for k, n in nets.items():

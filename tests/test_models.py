@@ -1,8 +1,11 @@
 import pytest
 import torch
+
+from pokegan import families
+from pokegan.config import TrainConfig
 from torch import nn
 
-from pokegan.models import Discriminator, Encoder, Generator, LatentDiscriminator, build_models
+from pokegan.models import Discriminator, Encoder, Generator, LatentDiscriminator
 from pokegan.models.io import (ModelFileError, ModelFileNotFound, list_checkpoints, load_encoder,
                                load_generator, sample, save_model)
 
@@ -46,15 +49,15 @@ def test_spectral_norm_toggles(sn):
 
 @pytest.mark.parametrize("size", [32, 64, 128])
 def test_aegan_networks_shapes(size):
-    nets = build_models("aegan", latent_dim=32, image_size=size, kernel_size=4, spectral_norm=True)
+    nets = families.build(TrainConfig(model="aegan", latent_dim=32, image_size=size, spectral_norm=True))
     assert set(nets) == {"G", "D", "E", "Dz"}
     x = torch.rand(2, 3, size, size) * 2 - 1
     z = nets["E"](x)
     assert z.shape == (2, 32)
     assert nets["Dz"](z).shape == (2,)
     assert nets["G"](z).shape == (2, 3, size, size)
-    with pytest.raises(ValueError, match="allowed: dcgan, aegan"):
-        build_models("vae", latent_dim=8, image_size=32, kernel_size=4, spectral_norm=True)
+    with pytest.raises(ValueError, match="unknown model .vae.; allowed: aegan, cdcgan, dcgan, fastgan"):
+        families.build(TrainConfig(model="vae", latent_dim=8, image_size=32, spectral_norm=True))
 
 
 def test_dcgan_init():

@@ -5,6 +5,9 @@ import json
 import pytest
 import torch
 
+from pokegan import families
+from pokegan.config import TrainConfig
+
 from fixtures.training import TINY, run_tiny, same_state, tiny_images
 from pokegan.models.io import list_checkpoints, load_generator
 from pokegan.training import TrainingDiverged
@@ -12,8 +15,7 @@ from pokegan.training import loop as loop_mod
 from pokegan.training.checkpoint import save_checkpoint
 from pokegan.training.device import resolve_device, resolve_precision
 from pokegan.training.losses import soft_labels
-from pokegan.training.steps import STEPS, StepContext, make_optimizers
-from pokegan.models import build_models
+from pokegan.training.steps import StepContext
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +35,14 @@ def _g_state(path):
 def test_each_variant_trains_a_few_steps(model, policy):
     cfg = dataclasses.replace(TINY, model=model, diffaugment=policy, lr_d=1e-4)
     torch.manual_seed(0)
-    nets = build_models(model, latent_dim=16, image_size=32, kernel_size=4, spectral_norm=True)
+    nets = families.build(TrainConfig(model=model, latent_dim=16, image_size=32, spectral_norm=True))
     before = {k: [p.detach().clone() for p in n.parameters()] for k, n in nets.items()}
-    opts = make_optimizers(cfg, nets)
+    opts = families.make_optimizers(cfg, nets)
     assert opts["D"].param_groups[0]["lr"] == 1e-4 and opts["G"].param_groups[0]["lr"] == 2e-4
     ctx = StepContext(cfg, torch.device("cpu"), "fp32", torch.Generator().manual_seed(0))
     x = torch.rand(8, 3, 32, 32) * 2 - 1
     for _ in range(3):
-        out = STEPS[model](nets, opts, x, ctx)
+        out = families.get(model).step(nets, opts, x, ctx)
     assert all(torch.isfinite(v) for v in out.values())
     expected = {"d_loss", "g_loss", "d_real", "d_fake"} | (
         {"dz_loss", "rec_x", "rec_z"} if model == "aegan" else set())
@@ -51,10 +53,10 @@ def test_each_variant_trains_a_few_steps(model, policy):
 
 def test_aegan_learning_rates():
     cfg = dataclasses.replace(TINY, model="aegan", lr=3e-4, lr_d=1e-4, lr_e=5e-4)
-    nets = build_models("aegan", latent_dim=16, image_size=32, kernel_size=4, spectral_norm=True)
-    lrs = {k: o.param_groups[0]["lr"] for k, o in make_optimizers(cfg, nets).items()}
+    nets = families.build(TrainConfig(model="aegan", latent_dim=16, image_size=32, spectral_norm=True))
+    lrs = {k: o.param_groups[0]["lr"] for k, o in families.make_optimizers(cfg, nets).items()}
     assert lrs == {"G": 3e-4, "D": 1e-4, "E": 5e-4, "Dz": 1e-4}
-    assert make_optimizers(cfg, nets)["G"].param_groups[0]["betas"] == (0.5, 0.999)
+    assert families.make_optimizers(cfg, nets)["G"].param_groups[0]["betas"] == (0.5, 0.999)
 
 
 def test_soft_labels():
@@ -147,7 +149,7 @@ def test_stale_checkpoints_are_removed_at_the_end(tmp_path, images):
 
 def test_nan_loss_names_variant_epoch_step_and_keeps_last_checkpoint(tmp_path, images, monkeypatch):
     calls = {"n": 0}
-    real_step = STEPS["dcgan"]
+    real_step = families.get("dcgan").step
 
     def poisoned(nets, opts, x, ctx):
         calls["n"] += 1
@@ -158,7 +160,8 @@ def test_nan_loss_names_variant_epoch_step_and_keeps_last_checkpoint(tmp_path, i
             out["g_loss"] = torch.tensor(float("nan"))
         return out
 
-    monkeypatch.setitem(loop_mod.STEPS, "dcgan", poisoned)
+    monkeypatch.setitem(families.REGISTRY, "dcgan",
+                        dataclasses.replace(families.get("dcgan"), step=poisoned))
     with pytest.raises(TrainingDiverged) as err:
         run_tiny(tmp_path, images, variant="dcgan_nan")
     msg = str(err.value)
@@ -169,7 +172,7 @@ def test_nan_loss_names_variant_epoch_step_and_keeps_last_checkpoint(tmp_path, i
 
 
 def test_checkpoint_refuses_nan_weights(tmp_path):
-    nets = build_models("dcgan", latent_dim=8, image_size=32, kernel_size=4, spectral_norm=False)
+    nets = families.build(TrainConfig(model="dcgan", latent_dim=8, image_size=32, spectral_norm=False))
     with torch.no_grad():
         next(nets["D"].parameters()).fill_(float("inf"))
     with pytest.raises(ValueError, match="non-finite weights in D"):

@@ -25,15 +25,16 @@ import os, runpy, sys, time
 from pathlib import Path
 stall = int(os.environ.get("STALL_AT_STEP", "0"))
 if stall:   # stop deterministically at a given step, so the test can kill us there
-    from pokegan.training import loop
-    real, calls = loop.STEPS["dcgan"], [0]
+    import dataclasses
+    from pokegan import families
+    real, calls = families.get("dcgan").step, [0]
     def step(*args):
         calls[0] += 1
         if calls[0] == stall:
             Path("stalled").touch()
             time.sleep(600)
         return real(*args)
-    loop.STEPS["dcgan"] = step
+    families.REGISTRY["dcgan"] = dataclasses.replace(families.get("dcgan"), step=step)
 sys.argv = ["train.py", *sys.argv[1:]]
 runpy.run_path({str(STAGE)!r}, run_name="__main__")
 """

@@ -21,12 +21,12 @@ import yaml
 
 PARAMS_FILE = Path("params.yaml")
 SUPPORTED_IMAGE_SIZES = (32, 64, 128)
-MODELS = ("dcgan", "aegan", "cdcgan")   # cdcgan: type-conditional DCGAN (labels = type1)
 DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")
 DATASETS_NPM = ("artwork", "sprites")
 UPSAMPLE_MODES = ("convtranspose", "resize_conv")
 LOSSES = ("bce", "hinge", "ns")
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")   # torch.compile modes
+TRAIN_ON = ("all", "flips")   # rows of the prepared set a variant trains on (see data.prepared)
 
 
 class ConfigError(ValueError):
@@ -100,7 +100,7 @@ class EvalConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     """Every knob of a training run. Top-level params give the defaults, a variant overrides."""
-    model: str = _f("dcgan", choices=MODELS)
+    model: str = _f("dcgan", doc="a model family of pokegan.families (dcgan, aegan, cdcgan, fastgan)")
     dataset: str = _f("artwork")
     seed: int = _f(0, lo=0)
     lr: float = _f(0.0002, lo=0.0, lo_open=True, hi=1.0)
@@ -139,6 +139,20 @@ class TrainConfig:
     r1: float = _f(0.0, lo=0.0, doc="R1 gradient penalty weight on real images; 0 = off")
     r1_every: int = _f(1, lo=1, doc="lazy R1: penalise every k-th D step (weight scaled by k)")
     mbstd: bool = _f(False, doc="minibatch-stddev feature map before D's last conv")
+    # Data-efficient training (issue 15); off by default, so the study's variants stay faithful.
+    train_on: str = _f("all", choices=TRAIN_ON, doc="all = every row of the prepared set (artwork: "
+                       "original, mirror, colour jitter); flips = original + mirror only (colour "
+                       "changes then belong in D-side augmentation)")
+    ada_target: float = _f(0.0, lo=0.0, hi=1.0, doc="adaptive augmentation (StyleGAN2-ADA): each "
+                           "op of `diffaugment` is applied per image with a probability p tuned "
+                           "towards E[sign(D(real))] = ada_target (paper: 0.6); 0 = off (p = 1)")
+    ada_images: int = _f(100_000, lo=1, doc="images shown for p to move by 1 at full speed")
+    ada_interval: int = _f(4, lo=1, doc="D steps between adjustments of p")
+    lecam: float = _f(0.0, lo=0.0, doc="LeCam regularisation weight (Tseng et al. 2021; ~0.3); 0 = off")
+    lecam_decay: float = _f(0.99, lo=0.0, hi=0.99999, doc="EMA decay of D's mean outputs for LeCam")
+    # fastgan only (pokegan.families.fastgan)
+    fastgan_ch: int = _f(32, lo=4, hi=512, doc="fastgan width unit: G 8c..c/2, D c..8c channels")
+    recon: float = _f(1.0, lo=0.0, doc="fastgan: weight of D's L1 reconstruction of real images")
     # AEGAN only (Lazarou's final weights); ignored by dcgan.
     alpha_x: float = _f(0.005, lo=0.0)
     alpha_z: float = _f(0.1, lo=0.0)
@@ -276,9 +290,10 @@ def parse(raw: dict) -> Config:
                                   f"(the prepared data is built at the top-level {key})")
         for key in ("model", "dataset"):
             if key not in vraw:
-                raise ConfigError(f"variants.{vname}.{key}: required (models: {', '.join(MODELS)})")
+                raise ConfigError(f"variants.{vname}.{key}: required (models: {', '.join(_families().names())})")
         merged = {**{k: getattr(train, k) for k in _SHARED_KEYS}, **vraw}
         variants[vname] = _build(TrainConfig, merged, f"variants.{vname}")
+        _check_family(f"variants.{vname}", variants[vname], vraw)
     cfg = Config(train=train, variants=variants, raw=raw, **sections)
     _cross_checks(cfg)
     return cfg
@@ -303,7 +318,9 @@ def _cross_checks(cfg: Config) -> None:
             raise ConfigError(f"variants.{vname}.dataset: {v.dataset!r} is not allowed; allowed "
                               f"values: {', '.join(datasets)}{_suggest(v.dataset, datasets)}")
         check_diffaugment(f"variants.{vname}.diffaugment", v.diffaugment)
-        _check_levers(f"variants.{vname}", v)
+        if v.ada_target > 0 and not v.diffaugment:
+            raise ConfigError(f"variants.{vname}.ada_target: {v.ada_target} needs a diffaugment "
+                              "policy to adapt (e.g. diffaugment: color,translation,cutout)")
         if v.compile != "none" and v.r1 > 0:
             raise ConfigError(f"variants.{vname}.compile: {v.compile!r} cannot be combined with "
                               f"r1 ({v.r1}): torch.compile has no double backward for R1's "
@@ -313,13 +330,27 @@ def _cross_checks(cfg: Config) -> None:
                               f"epochs ({v.epochs}); no checkpoint would be written")
 
 
-def _check_levers(key: str, v: TrainConfig) -> None:
-    """The loss/R1 levers live in the dcgan and cdcgan steps, not in AEGAN's."""
-    if v.model == "aegan":
-        for name, off in (("loss", "bce"), ("r1", 0.0)):
-            if getattr(v, name) != off:
-                raise ConfigError(f"{key}.{name}: {getattr(v, name)!r} is not implemented for "
-                                  f"model aegan (only dcgan, cdcgan); use {off!r}")
+def _families():
+    from pokegan import families   # lazy: the families import this module's TrainConfig
+    return families
+
+
+def _check_family(key: str, v: TrainConfig, vraw: dict) -> None:
+    """The variant's model is a registered family; keys it needs at one value have it; keys that
+    belong to another family are not set in the variant (they would be silently ignored)."""
+    fams = _families()
+    try:
+        family = fams.get(v.model)
+    except ValueError:
+        raise ConfigError(f"{key}.model: {v.model!r} is not allowed; allowed values: "
+                          f"{', '.join(fams.names())}{_suggest(v.model, fams.names())}") from None
+    for name, needed in family.requires.items():
+        if getattr(v, name) != needed:
+            raise ConfigError(f"{key}.{name}: {getattr(v, name)!r} is not implemented for model "
+                              f"{v.model}; use {needed!r}")
+    for name, owner in fams.family_keys().items():
+        if name in vraw and owner != v.model:
+            raise ConfigError(f"{key}.{name}: belongs to model {owner}, not {v.model}; remove it")
 
 
 def check_diffaugment(key: str, policy: str) -> tuple[str, ...]:

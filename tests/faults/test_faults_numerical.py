@@ -7,12 +7,14 @@ the tiny DCGAN diverge within a test's budget: BCE-with-logits and batch norm ke
 so the faults are injected into the step.)"""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
 from fixtures.project import make_project, run_inprocess, temp_leftovers
 from pokegan.models.io import list_checkpoints, load_generator
-from pokegan.training import loop
+from pokegan import families
 
 TRAIN = ("train", "tiny", "--no-progress")
 STEPS_PER_EPOCH = 4  # 16 images, batch 4
@@ -35,8 +37,9 @@ def _hook(monkeypatch, at_call: int, fault: str):
             return out
         return step
 
-    for key in list(loop.STEPS):
-        monkeypatch.setitem(loop.STEPS, key, wrap(loop.STEPS[key]))
+    for key in families.names():
+        fam = families.get(key)
+        monkeypatch.setitem(families.REGISTRY, key, dataclasses.replace(fam, step=wrap(fam.step)))
 
 
 CASES = [  # id, what, fault, at step call, epoch and step the message must name

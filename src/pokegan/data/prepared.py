@@ -26,12 +26,17 @@ def prepared_paths(dataset: str, root: str | Path = "data/prepared") -> dict[str
             "meta": base / "meta.json"}
 
 
-def load_prepared(dataset: str, root="data/prepared", originals_only=False
-                  ) -> tuple[torch.Tensor, pd.DataFrame, dict]:
+# Which augmentation kinds (index.csv's column) each `train_on` value keeps.
+TRAIN_ON_KINDS = {"all": None, "flips": ("original", "mirror")}
+
+
+def load_prepared(dataset: str, root="data/prepared", originals_only=False,
+                  kinds: tuple[str, ...] | None = None) -> tuple[torch.Tensor, pd.DataFrame, dict]:
     """(uint8 tensor N×3×S×S on CPU, index DataFrame, meta dict).
 
-    ``originals_only`` keeps the rows whose augmentation is 'original' (the index is
-    re-numbered from 0, its ``row`` column still points into the full images.npy).
+    ``originals_only`` keeps the rows whose augmentation is 'original', ``kinds`` those whose
+    augmentation is one of ``kinds`` (e.g. ``TRAIN_ON_KINDS["flips"]``); the index is then
+    re-numbered from 0, its ``row`` column still points into the full images.npy.
     Raises :class:`PreparedDataMissing` naming the missing path and `dvc repro augment`.
     """
     paths = prepared_paths(dataset, root)
@@ -61,7 +66,11 @@ def load_prepared(dataset: str, root="data/prepared", originals_only=False
         raise DataError(f"{paths['index']}: {len(index)} rows but {paths['images']} holds "
                         f"{arr.shape[0]} images; run `dvc repro augment`")
     if originals_only:
-        keep = (index["augmentation"] == "original").to_numpy()
+        kinds = ("original",)
+    if kinds is not None:
+        keep = index["augmentation"].isin(kinds).to_numpy()
+        if not keep.any():
+            raise DataError(f"{paths['index']}: no rows of augmentation {', '.join(kinds)}")
         arr = arr[keep]
         index = index[keep].reset_index(drop=True)
     return torch.from_numpy(np.ascontiguousarray(arr)), index, meta

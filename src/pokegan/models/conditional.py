@@ -21,7 +21,6 @@ from torch import nn
 from .blocks import d_trunk, dcgan_init, maybe_sn
 from .dcgan import Generator
 
-CONDITIONAL_MODELS = ("cdcgan",)
 LABEL_COLUMN = "type1"
 
 
@@ -106,7 +105,7 @@ def empirical_labels(n: int, counts: Sequence[int], seed: int) -> torch.Tensor:
 def check_labels(labels, names: Sequence[str] | None, n: int) -> tuple[torch.Tensor, list[str], list[int]]:
     """Validate the per-image labels given to training: (int64 labels, names, count per name)."""
     if labels is None or names is None:
-        raise ValueError(f"a conditional model ({', '.join(CONDITIONAL_MODELS)}) needs labels= and "
+        raise ValueError(f"a conditional model needs labels= and "
                          f"label_names= (each image's {LABEL_COLUMN}; see encode_labels)")
     labels = torch.as_tensor(labels, dtype=torch.int64).flatten().cpu()
     names = [str(x) for x in names]

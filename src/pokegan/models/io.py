@@ -17,7 +17,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import CLASSES
 
 MODEL_FORMAT = "pokegan-model"
 CHECKPOINT_FORMAT = "pokegan-checkpoint"
@@ -35,8 +34,10 @@ class ModelFileNotFound(ModelFileError, FileNotFoundError):
 # --------------------------------------------------------------------------- packing
 def pack(module: nn.Module) -> dict[str, Any]:
     """Plain-data form of a network: class name, constructor kwargs, CPU state_dict."""
+    from pokegan.families import network_classes
+
     name = type(module).__name__
-    if CLASSES.get(name) is not type(module):
+    if network_classes().get(name) is not type(module):
         raise TypeError(f"{name} is not a pokegan network")
     return {"class": name, "kwargs": dict(module.kwargs),
             "state_dict": {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}}
@@ -44,8 +45,10 @@ def pack(module: nn.Module) -> dict[str, Any]:
 
 def unpack(entry: dict[str, Any], where: str = "") -> nn.Module:
     """Rebuild a network from :func:`pack`'s output (eval mode, on CPU)."""
+    from pokegan.families import network_classes
+
     try:
-        cls = CLASSES[entry["class"]]
+        cls = network_classes()[entry["class"]]
         module = cls(**entry["kwargs"])
         module.load_state_dict(entry["state_dict"])
     except (KeyError, TypeError, RuntimeError) as exc:
@@ -115,7 +118,9 @@ def load_generator(path, map_location="cpu") -> tuple[nn.Module, dict]:
     config, fingerprint, ...; a conditional G adds ``labels``, its class names, and
     ``label_counts``). ``path``: generator.pt, a checkpoint, or a models/<variant> folder.
     Raises :class:`ModelFileError` (a :class:`FileNotFoundError` when missing) naming the file."""
-    return _load_role(path, "G", ("Generator", "ConditionalGenerator"), map_location)
+    from pokegan.families import generator_classes
+
+    return _load_role(path, "G", generator_classes(), map_location)
 
 
 def load_encoder(path, map_location="cpu") -> tuple[nn.Module, dict]:

@@ -77,9 +77,10 @@ def non_finite(nets: dict[str, nn.Module]) -> list[str]:
 def save_checkpoint(path: Path, *, nets: dict[str, nn.Module], opts: dict[str, torch.optim.Optimizer],
                     generators: dict[str, torch.Generator], epoch: int, images_seen: int,
                     history: list[dict], fingerprint: str, meta: dict,
-                    ema: dict | None = None) -> None:
+                    ema: dict | None = None, adaptive: dict | None = None) -> None:
     """Write the training state atomically; refuses (ValueError) if any weight is NaN/inf.
-    ``ema``: :meth:`pokegan.training.ema.EMA.state_dict` when the run averages G's weights."""
+    ``ema``: :meth:`pokegan.training.ema.EMA.state_dict` when the run averages G's weights;
+    ``adaptive``: :meth:`pokegan.training.adaptive.AdaptiveState.state_dict` (ADA, LeCam)."""
     bad = non_finite(nets)
     if bad:
         raise ValueError(f"refusing to write {path}: non-finite weights in {', '.join(bad[:5])}")
@@ -96,6 +97,8 @@ def save_checkpoint(path: Path, *, nets: dict[str, nn.Module], opts: dict[str, t
     }
     if ema is not None:
         payload["ema"] = ema
+    if adaptive is not None:
+        payload["adaptive"] = adaptive
     save_torch(payload, path)
 
 

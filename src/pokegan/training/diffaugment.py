@@ -90,11 +90,20 @@ def cutout(x: torch.Tensor, g: torch.Generator, ratio: float = 0.5,
 _OPS = {"color": color, "translation": translation, "cutout": cutout}
 
 
-def diff_augment(x: torch.Tensor, policy: str | tuple[str, ...], generator: torch.Generator) -> torch.Tensor:
-    """Apply ``policy`` (a string or parsed tuple) to a batch; ``""`` returns ``x`` unchanged."""
+def diff_augment(x: torch.Tensor, policy: str | tuple[str, ...], generator: torch.Generator,
+                 p: torch.Tensor | None = None) -> torch.Tensor:
+    """Apply ``policy`` (a string or parsed tuple) to a batch; ``""`` returns ``x`` unchanged.
+
+    With ``p`` (a 0-dim tensor, adaptive augmentation) each op reaches each image with
+    probability ``p``; without it every op reaches every image (DiffAugment), drawing exactly the
+    random numbers it always drew."""
     parts = parse_policy(policy) if isinstance(policy, str) else policy
     for name in parts:
-        x = _OPS[name](x, generator)
+        if p is None:
+            x = _OPS[name](x, generator)
+        else:
+            hit = torch.rand(x.shape[0], 1, 1, 1, generator=generator, device=x.device) < p
+            x = torch.where(hit, _OPS[name](x, generator), x)
     return x.contiguous()
 
 

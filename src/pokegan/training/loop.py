@@ -20,8 +20,8 @@ from tqdm import tqdm
 
 from pokegan.config import ConfigError, TrainConfig
 from pokegan.files import atomic_path, fingerprint, library_versions, write_json
-from pokegan.models import build_models
-from pokegan.models.conditional import CONDITIONAL_MODELS, check_labels, cycling_labels
+from pokegan import families
+from pokegan.models.conditional import check_labels, cycling_labels
 from pokegan.models.io import save_grid_png, save_model, to_uint8
 
 from .checkpoint import (checkpoint_path, find_resume, non_finite, restore_rng, save_checkpoint,
@@ -30,7 +30,7 @@ from .device import compiled, configure_cuda, resolve_device, resolve_precision
 from .distributed import all_reduce_mean, init_from_env, shard
 from .ema import EMA
 from .levers import LEVER_DEFAULTS
-from .steps import STEPS, StepContext, make_optimizers
+from .steps import StepContext
 
 # Keys that do not change the weights a run produces (so changing them keeps its checkpoints).
 # device/precision are replaced by what they resolve to.
@@ -38,7 +38,8 @@ NOT_IN_FINGERPRINT = ("epochs", "checkpoint_every", "grid_size", "device", "prec
                       "processes",   # the world size that actually ran is recorded instead
                       "compile")     # how the same step is executed (eager or compiled)
 SYNC_EVERY = 10   # training steps between reads of the losses on the host
-LOGGED = ("d_loss", "g_loss", "d_real", "d_fake", "dz_loss", "g_adv_x", "g_adv_z", "rec_x", "rec_z")
+LOGGED = ("d_loss", "g_loss", "d_real", "d_fake", "dz_loss", "g_adv_x", "g_adv_z", "rec_x", "rec_z",
+          "d_recon", "aug_p")
 
 
 def _say(message: str) -> None:
@@ -151,7 +152,8 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
             f"variants.{variant}.batch_size: {cfg.batch_size} is larger than dataset "
             f"{cfg.dataset!r} ({images.shape[0]} images); allowed values: 1 to {images.shape[0]} "
             "(set it in the variant or lower the top-level batch_size)")
-    conditional = cfg.model in CONDITIONAL_MODELS
+    family = families.get(cfg.model)
+    conditional = family.conditional
     if conditional:
         labels, label_names, label_counts = check_labels(labels, label_names, images.shape[0])
     model_dir = Path(model_dir)
@@ -173,16 +175,13 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
 
     # networks from the seed, then (maybe) the state of an earlier run
     seed_everything(cfg.seed)
-    nets = {k: v.to(device) for k, v in build_models(
-        cfg.model, latent_dim=cfg.latent_dim, image_size=cfg.image_size,
-        kernel_size=cfg.kernel_size, spectral_norm=cfg.spectral_norm,
-        upsample=cfg.upsample, mbstd=cfg.mbstd,
-        num_classes=len(label_names) if conditional else 0).items()}
-    opts = make_optimizers(cfg, nets)
+    nets = {k: v.to(device) for k, v in
+            family.build(cfg, len(label_names) if conditional else 0).items()}
+    opts = families.make_optimizers(cfg, nets)
     ema = EMA(nets["G"], cfg.ema) if cfg.ema > 0 else None   # averaged G: grids, generator.pt
     noise = torch.Generator(device=device).manual_seed(cfg.seed + 1 + 7919 * world.rank)
     generators = {"noise": noise}
-    epoch, images_seen, history = 0, 0, []
+    epoch, images_seen, history, adaptive_state = 0, 0, [], None
     ckpt = find_resume(model_dir, fp, nets.keys(), cfg.epochs, log)
     if ckpt is not None:
         for role, net in nets.items():
@@ -193,6 +192,7 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
         if ema is not None:
             ema.load_state_dict(ckpt["ema"])
         epoch, images_seen = ckpt["epoch"], ckpt["images_seen"]
+        adaptive_state = ckpt.get("adaptive")
         history = [{k: v for k, v in h.items() if k != "seconds"}   # older files kept wall time
                    for h in ckpt["history"]]
         log(f"{variant}: resuming from epoch {epoch} ({checkpoint_path(model_dir, epoch)})")
@@ -202,9 +202,12 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
     for net in nets.values():
         net.train()
 
-    step_fn = STEPS[cfg.model]
+    step_fn = family.step
     step_nets = compiled(nets, cfg.compile)         # the step calls these; `nets` are saved
     ctx = StepContext(cfg, device, precision, noise, world=world)
+    if adaptive_state is not None:
+        ctx.adaptive.load_state_dict(adaptive_state)
+    keeps_state = cfg.ada_target > 0 or cfg.lecam > 0      # ADA's p / LeCam's EMAs
     classes = labels.to(device) if conditional else None
     if conditional:
         ctx.label_probs = torch.tensor(label_counts, dtype=torch.float, device=device)
@@ -268,6 +271,8 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
                                     f"g {values['g_loss']:.3f}", refresh=False)
             entry = {"epoch": epoch, "images_seen": images_seen,
                      **{k: v / steps_per_epoch for k, v in sums.items()}}
+            if cfg.ada_target > 0:
+                entry["aug_p"] = round(float(ctx.adaptive.p), 6)
             epoch_seconds.append(round(time.perf_counter() - t_epoch, 2))
             bad_w = non_finite(nets)                # finite losses, broken weights
             if bad_w:
@@ -286,7 +291,8 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
                 save_checkpoint(last_saved, nets=nets, opts=opts,
                                 generators=generators, epoch=epoch, images_seen=images_seen,
                                 history=history, fingerprint=fp, meta=meta,
-                                ema=ema.state_dict() if ema is not None else None)
+                                ema=ema.state_dict() if ema is not None else None,
+                                adaptive=ctx.adaptive.state_dict() if keeps_state else None)
     finally:
         bar.close()
         live.close()
@@ -308,7 +314,7 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
     _publish_grid(model_dir, plots_dir, epoch)            # also after a resume with nothing left
     final = {**meta, "epoch": epoch, "images_seen": images_seen}
     save_model(model_dir / "generator.pt", _sampling_G(nets, ema), final)
-    if "E" in nets:
+    if family.encoder:
         save_model(model_dir / "encoder.pt", nets["E"], final)
     for path in stale_checkpoints(model_dir, fp, cfg.epochs):
         log(f"{variant}: removing {path} (written by other settings)")

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Callable
-
 import torch
 from torch import nn
 
 from pokegan.config import TrainConfig
 
+from .adaptive import AdaptiveState
 from .device import autocast
 from .diffaugment import diff_augment, parse_policy
 from .distributed import World, average_gradients
@@ -37,12 +36,24 @@ class StepContext:
 
     def __post_init__(self):
         self.policy = parse_policy(self.cfg.diffaugment)
+        self.adaptive = AdaptiveState(self.cfg, self.device)   # ADA's p, LeCam's EMAs
 
     def autocast(self):
         return autocast(self.device, self.precision)
 
     def aug(self, x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, self.policy, self.generator) if self.policy else x
+        if not self.policy:
+            return x
+        p = self.adaptive.p if self.cfg.ada_target > 0 else None
+        return diff_augment(x, self.policy, self.generator, p)
+
+    def d_regularised(self, d_loss: torch.Tensor, logit_real: torch.Tensor,
+                      logit_fake: torch.Tensor) -> torch.Tensor:
+        """D's loss plus LeCam (when on); also feeds ADA its overfitting signal."""
+        self.adaptive.observe_real(logit_real)
+        if self.cfg.lecam > 0:
+            return d_loss + self.adaptive.lecam_penalty(logit_real, logit_fake)
+        return d_loss
 
     def latents(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.cfg.latent_dim, generator=self.generator, device=self.device)
@@ -60,13 +71,6 @@ class StepContext:
         return torch.multinomial(self.label_probs, n, replacement=True, generator=self.generator)
 
 
-def make_optimizers(cfg: TrainConfig, nets: Nets) -> Opts:
-    """Adam per network: G at ``lr``, D/Dx at ``lr_d or lr``, E at ``lr_e or lr``, Dz at ``lr_dz or d_lr``."""
-    lrs = {"G": cfg.lr, "D": cfg.d_lr, "E": cfg.lr_e or cfg.lr, "Dz": cfg.lr_dz or cfg.d_lr}
-    return {name: torch.optim.Adam(net.parameters(), lr=lrs[name], betas=(cfg.beta1, cfg.beta2))
-            for name, net in nets.items()}
-
-
 @contextlib.contextmanager
 def frozen(*nets: nn.Module):
     """No weight gradients for ``nets`` (a D during the G step: cheaper, and its .grad stays clean)."""
@@ -81,7 +85,7 @@ def frozen(*nets: nn.Module):
             p.requires_grad_(f)
 
 
-def _update(ctx: StepContext, loss: torch.Tensor, *opts: torch.optim.Optimizer) -> None:
+def update(ctx: StepContext, loss: torch.Tensor, *opts: torch.optim.Optimizer) -> None:
     for o in opts:
         o.zero_grad(set_to_none=True)
     loss.backward()
@@ -113,15 +117,16 @@ def dcgan_step(nets: Nets, opts: Opts, real: torch.Tensor, ctx: StepContext, *,
         logit_real = D(real_in, *y_real)
         logit_fake = D(ctx.aug(fake.detach()), *y_gen)
     d_loss = d_adversarial(c.loss, logit_real, logit_fake, t_real, t_fake)
-    if r1:   # lazy R1: weight × k every k-th step; d_loss stays the adversarial part (logged)
-        _update(ctx, d_loss + 0.5 * c.r1 * c.r1_every * r1_penalty(logit_real, real_in), opts["D"])
+    d_total = ctx.d_regularised(d_loss, logit_real, logit_fake)   # d_loss stays the logged part
+    if r1:   # lazy R1: weight × k every k-th step
+        update(ctx, d_total + 0.5 * c.r1 * c.r1_every * r1_penalty(logit_real, real_in), opts["D"])
     else:
-        _update(ctx, d_loss, opts["D"])
+        update(ctx, d_total, opts["D"])
     # G: make the updated D call the same fakes real (target 1; hinge: raise D's logit)
     with frozen(D), ctx.autocast():
         logit_gen = D(ctx.aug(fake), *y_gen)
     g_loss = g_adversarial(c.loss, logit_gen)
-    _update(ctx, g_loss, opts["G"])
+    update(ctx, g_loss, opts["G"])
     return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
             "d_real": torch.sigmoid(logit_real.detach().float()).mean(),
             "d_fake": torch.sigmoid(logit_fake.detach().float()).mean()}
@@ -150,7 +155,7 @@ def aegan_step(nets: Nets, opts: Opts, x: torch.Tensor, ctx: StepContext) -> dic
         lz_rec = Dz(z_rec.detach())
     dx_loss = (2 * bce(lx_real, yx_real) + bce(lx_fake, yx_fake) + bce(lx_rec, yx_rec)) / 4
     dz_loss = (2 * bce(lz_real, yz_real) + bce(lz_enc, yz_enc) + bce(lz_rec, yz_rec)) / 4
-    _update(ctx, dx_loss + dz_loss, opts["D"], opts["Dz"])   # disjoint parameters: one backward
+    update(ctx, dx_loss + dz_loss, opts["D"], opts["Dz"])   # disjoint parameters: one backward
     # G and E jointly against the updated discriminators, plus both reconstructions
     with frozen(Dx, Dz), ctx.autocast():
         gx_fake = Dx(ctx.aug(x_fake))
@@ -162,15 +167,10 @@ def aegan_step(nets: Nets, opts: Opts, x: torch.Tensor, ctx: StepContext) -> dic
     rec_x = l1(x_rec, x)
     rec_z = mse(z_rec, z)
     ge_loss = c.alpha_x * adv_x + c.alpha_z * adv_z + c.rec_x * rec_x + c.rec_z * rec_z
-    _update(ctx, ge_loss, opts["G"], opts["E"])
+    update(ctx, ge_loss, opts["G"], opts["E"])
     return {"d_loss": dx_loss.detach(), "g_loss": ge_loss.detach(),
             "d_real": torch.sigmoid(lx_real.detach().float()).mean(),
             "d_fake": torch.sigmoid(lx_fake.detach().float()).mean(),
             "dz_loss": dz_loss.detach(), "g_adv_x": adv_x.detach(), "g_adv_z": adv_z.detach(),
             "rec_x": rec_x.detach(), "rec_z": rec_z.detach()}
 
-
-# Conditional steps take the batch's class labels as keyword ``classes`` (see the loop).
-STEPS: dict[str, Callable[..., dict[str, torch.Tensor]]] = {
-    "dcgan": dcgan_step, "aegan": aegan_step, "cdcgan": dcgan_step,
-}

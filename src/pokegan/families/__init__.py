@@ -1,0 +1,101 @@
+"""Model families, one module each, registered in one place.
+
+A family declares everything the rest of pokegan needs to know about it: how its networks are
+built from a :class:`~pokegan.config.TrainConfig`, the step that trains them, the learning rate of
+each optimiser role, the network classes its files may hold (and which of them a generator file
+is), whether it is conditional or has an encoder, and the config keys that belong to it. The
+loop, the config checks, the model files and the CLI read this registry and nothing else.
+
+Every module of this package is imported on first use, so adding a family is one new file that
+calls :func:`register`, plus a variant in params.yaml.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from pokegan.config import TrainConfig
+
+Nets = dict[str, nn.Module]
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    build: Callable[[TrainConfig, int], Nets]        # (cfg, num_classes) -> networks by role
+    step: Callable[..., dict[str, torch.Tensor]]     # one optimisation step (see training.steps)
+    lrs: Callable[[TrainConfig], dict[str, float]]   # optimiser role -> learning rate
+    classes: tuple[type[nn.Module], ...]             # every network class its files may hold
+    generator: tuple[str, ...]                       # class names a generator file of it holds
+    conditional: bool = False                        # G(z, y), D(x, y): labels = type1
+    encoder: bool = False                            # role "E" is saved as encoder.pt
+    keys: tuple[str, ...] = ()                       # TrainConfig keys only this family reads
+    requires: dict[str, Any] = field(default_factory=dict)   # shared keys it needs at one value
+    doc: str = ""
+
+
+REGISTRY: dict[str, Family] = {}
+_loaded = False
+
+
+def register(family: Family) -> Family:
+    if family.name in REGISTRY and REGISTRY[family.name] is not family:
+        raise ValueError(f"model family {family.name!r} is registered twice")
+    REGISTRY[family.name] = family
+    return family
+
+
+def _load_all() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for mod in pkgutil.iter_modules(__path__):
+            importlib.import_module(f"{__name__}.{mod.name}")
+
+
+def names() -> tuple[str, ...]:
+    _load_all()
+    return tuple(sorted(REGISTRY))
+
+
+def get(name: str) -> Family:
+    """The family called ``name``; a ValueError lists the registered ones."""
+    _load_all()
+    if name not in REGISTRY:
+        raise ValueError(f"unknown model {name!r}; allowed: {', '.join(names())}")
+    return REGISTRY[name]
+
+
+def network_classes() -> dict[str, type[nn.Module]]:
+    """Class name -> class of every network any family saves (model files name classes by these
+    keys, never by a pickled reference)."""
+    _load_all()
+    return {cls.__name__: cls for fam in REGISTRY.values() for cls in fam.classes}
+
+
+def generator_classes() -> tuple[str, ...]:
+    _load_all()
+    return tuple(dict.fromkeys(c for fam in REGISTRY.values() for c in fam.generator))
+
+
+def family_keys() -> dict[str, str]:
+    """Config key -> the family that owns it (keys no other family reads)."""
+    _load_all()
+    return {key: fam.name for fam in REGISTRY.values() for key in fam.keys}
+
+
+def build(cfg: TrainConfig, num_classes: int = 0) -> Nets:
+    """The networks of ``cfg.model`` by role, initialised from the current torch RNG."""
+    return get(cfg.model).build(cfg, num_classes)
+
+
+def make_optimizers(cfg: TrainConfig, nets: Nets) -> dict[str, torch.optim.Optimizer]:
+    """Adam per network role, at the lr its family gives the role, betas (beta1, beta2)."""
+    lrs = get(cfg.model).lrs(cfg)
+    return {role: torch.optim.Adam(net.parameters(), lr=lrs[role], betas=(cfg.beta1, cfg.beta2))
+            for role, net in nets.items()}
