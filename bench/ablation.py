@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+FASTGAN = dict(model="fastgan", loss="hinge", diffaugment="color,translation")
 # config name → TrainConfig overrides (on top of params.yaml's top-level values)
 ALL = dict(upsample="resize_conv", loss="hinge", lr=1e-4, lr_d=4e-4, r1=0.1, r1_every=4)
 CONFIGS: dict[str, dict] = {
@@ -52,6 +53,13 @@ CONFIGS: dict[str, dict] = {
     # best_artwork's levers with the Adam betas of StyleGAN2 (0, 0.99): no momentum, a shorter
     # second-moment memory, against the study's (0.5, 0.999)
     "resize_conv+lr4e-4+b0": dict(upsample="resize_conv", lr=4e-4, beta1=0.0, beta2=0.99),
+    # issue 15: the FastGAN-style family, flips-only data, adaptive augmentation, LeCam
+    "fastgan": FASTGAN,
+    "fastgan+flips": dict(FASTGAN, train_on="flips"),
+    "fastgan+flips+ada+lecam": dict(FASTGAN, train_on="flips", ada_target=0.6, lecam=0.3,
+                                    diffaugment="color,translation,cutout"),
+    "best+flips+ada+lecam": dict(upsample="resize_conv", lr=4e-4, train_on="flips",
+                                 diffaugment="color,translation,cutout", ada_target=0.6, lecam=0.3),
 }
 DEFAULT_ORDER = ["baseline", "all", "resize_conv", "hinge", "ttur", "r1", "resize_conv+hinge",
                  "resize_conv+diffaug", "mbstd", "diffaug+all"]
@@ -140,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from pokegan import config
     from pokegan.config import EvalConfig
-    from pokegan.data.prepared import load_prepared
+    from pokegan.data.prepared import TRAIN_ON_KINDS, load_prepared
     from pokegan.metrics.evaluate import fixed_latents, score
     from pokegan.metrics.features import FeatureSet, load_reference
     from pokegan.metrics.inception import load_feature_net
@@ -152,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     base = dataclasses.replace(config.load(args.params).train, dataset=args.dataset,
                                epochs=args.epochs, checkpoint_every=2, ema=args.ema)
     ev = EvalConfig()
-    images, _, meta = load_prepared(args.dataset, root=args.prepared)
+    images, index, meta = load_prepared(args.dataset, root=args.prepared)
     net = load_feature_net()
     ref_path = Path(args.reference or f"data/reference/{args.dataset}.npz")
     real = load_reference(ref_path, expect={"feature_net_sha1": net.sha1, "resize": net.resize}).feats
@@ -186,8 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = Path(args.work) / f"{name}_s{seed}"
         t0 = time.perf_counter()
         print(f"== {name} seed {seed}: {overrides or 'study settings'}", flush=True)
+        kinds = TRAIN_ON_KINDS[cfg.train_on]
+        rows_used = images if kinds is None else images[torch.as_tensor(
+            index["augmentation"].isin(kinds).to_numpy())]
         try:
-            info = train(f"abl_{name}_s{seed}", cfg, images, data_fingerprint=meta["fingerprint"],
+            info = train(f"abl_{name}_s{seed}", cfg, rows_used, data_fingerprint=meta["fingerprint"],
                          model_dir=run_dir, progress=False, log=lambda m: print(m, flush=True))
         except TrainingDiverged as exc:
             print(f"{name} seed {seed}: diverged: {exc}", flush=True)

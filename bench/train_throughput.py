@@ -3,12 +3,15 @@
 Seed-style (the study): torchvision ImageFolder over the artwork PNGs, the x3 augmentation as
 per-step PIL transforms (original / mirrored / colour-jittered copies in a ConcatDataset), a
 DataLoader with 2 workers, fp32. Ours: the prepared uint8 tensor in memory, batches scaled on
-the device, the precision `auto` picks (bf16 autocast on CPUs with native bf16), plus ours in
-fp32 to separate the data-path gain from the precision gain. Same DCGAN, same step, batch 32.
+the device, in fp32 and in bf16 autocast, each reported as its own ratio (bf16 only where the
+CPU has native bf16 — AVX512-BF16/AMX — since emulated bf16 is slower than fp32; ``--bf16``
+forces it), and the line says which precision ``auto`` picks here. Same DCGAN, same step,
+batch 32. ``--also VARIANT ...`` adds our step of other variants (e.g. the fastgan family), in
+fp32 and auto, to compare cost per image across families.
 With ``--compile MODE`` also ours under ``torch.compile`` (the ``compile`` param; compiling
 happens in the untimed warm-up). Runs alternate, several repeats; medians and ratios are printed.
 
-    python bench/train_throughput.py [--steps 30] [--repeats 3] [--compile default]
+    python bench/train_throughput.py [--steps 30] [--repeats 3] [--compile default] [--also best_artwork]
 Needs data/raw/artwork and data/prepared/artwork (`dvc repro augment`).
 """
 from __future__ import annotations
@@ -25,8 +28,8 @@ from torchvision import datasets, transforms
 from pokegan import config
 from pokegan.data.prepared import load_prepared
 from pokegan import families
-from pokegan.training.device import compiled, resolve_device, resolve_precision
-from pokegan.training.steps import StepContext, dcgan_step
+from pokegan.training.device import compiled, cpu_supports_bf16, resolve_device, resolve_precision
+from pokegan.training.steps import StepContext
 
 
 def seed_style_batches(root: Path, size: int, batch: int):
@@ -60,11 +63,12 @@ def timed(batches, cfg, precision: str, steps: int, device, compile_mode: str = 
         torch._dynamo.reset()       # fresh modules each repeat: stay under the recompile limit
     nets = compiled(nets, compile_mode)
     ctx = StepContext(cfg, device, precision, torch.Generator(device=device).manual_seed(1))
+    step = families.get(cfg.model).step
     for _ in range(3):                                  # warm-up, not timed
-        dcgan_step(nets, opts, next(batches).to(device), ctx)
+        step(nets, opts, next(batches).to(device), ctx)
     t0 = time.perf_counter()
     for _ in range(steps):
-        out = dcgan_step(nets, opts, next(batches).to(device), ctx)
+        out = step(nets, opts, next(batches).to(device), ctx)
     float(out["g_loss"])                                # wait for the device
     return steps * cfg.batch_size / (time.perf_counter() - t0)
 
@@ -76,28 +80,44 @@ def main() -> None:
     ap.add_argument("--variant", default="dcgan_artwork")
     ap.add_argument("--compile", default="none", choices=config.COMPILE_MODES,
                     help="also time ours with torch.compile in this mode")
+    ap.add_argument("--bf16", action="store_true", help="time bf16 even where it is emulated")
+    ap.add_argument("--also", nargs="*", default=[], metavar="VARIANT",
+                    help="also time our step of these variants (fp32, and bf16 where timed)")
     args = ap.parse_args()
-    cfg = config.load().variant(args.variant)
+    params = config.load()
+    cfg = params.variant(args.variant)
     device = resolve_device(cfg.device)
-    auto = resolve_precision(cfg.precision, device)
+    auto = resolve_precision("auto", device)
+    native_bf16 = device.type != "cpu" or cpu_supports_bf16()
+    precisions = ["fp32"] + (["bf16"] if native_bf16 or args.bf16 else [])
     images, _, _ = load_prepared(cfg.dataset)
     seed_iter = seed_style_batches(Path("data/raw") / cfg.dataset, cfg.image_size, cfg.batch_size)
     ours_iter = our_batches(images, cfg.batch_size, device)
     base_name = "seed-style (ImageFolder+PIL, fp32)"
-    setups = {base_name: (seed_iter, "fp32", "none"),          # name -> (batches, precision, compile)
-              "ours fp32": (ours_iter, "fp32", "none"), f"ours {auto}": (ours_iter, auto, "none")}
+    # name -> (batches, config, precision, compile)
+    setups = {base_name: (seed_iter, cfg, "fp32", "none")}
+    for prec in precisions:
+        setups[f"ours {prec}"] = (ours_iter, cfg, prec, "none")
     if args.compile != "none":
-        setups[f"ours {auto} compile={args.compile}"] = (ours_iter, auto, args.compile)
+        setups[f"ours {auto} compile={args.compile}"] = (ours_iter, cfg, auto, args.compile)
+    for name in args.also:
+        other = params.variant(name)
+        for prec in precisions:
+            setups[f"{name} ({other.model}) {prec}"] = (our_batches(
+                images, other.batch_size, device), other, prec, "none")
     runs: dict[str, list[float]] = {name: [] for name in setups}
     for r in range(args.repeats):                        # alternate so drift hits all alike
-        for name, (batches, precision, mode) in setups.items():
-            ips = timed(batches, cfg, precision, args.steps, device, mode)
+        for name, (batches, run_cfg, precision, mode) in setups.items():
+            ips = timed(batches, run_cfg, precision, args.steps, device, mode)
             runs[name].append(ips)
             print(f"repeat {r + 1}: {name:38s} {ips:7.1f} images/s", flush=True)
     med = {k: statistics.median(v) for k, v in runs.items()}
     base = med[base_name]
     print(f"\n{device.type}, {torch.get_num_threads()} threads, batch {cfg.batch_size}, "
-          f"{cfg.image_size}px, {args.steps} steps x {args.repeats} repeats (median images/s)")
+          f"{cfg.image_size}px, {args.steps} steps x {args.repeats} repeats (median images/s); "
+          f"native bf16: {'yes' if native_bf16 else 'no (AVX2-class CPU)'}; "
+          f"precision auto picks {auto} here"
+          + ("" if "bf16" in precisions else "; bf16 not timed (emulated; --bf16 forces it)"))
     for k, v in med.items():
         print(f"  {k:38s} {v:7.1f}   x{v / base:.2f} vs seed-style")
 

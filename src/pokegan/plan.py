@@ -1,0 +1,135 @@
+"""What `make run` is about to do, and how long it should take on this machine.
+
+Before `dvc repro` starts its long stages, ``python -m pokegan.plan`` asks DVC which stages are
+out of date, counts the work each one does (images shown per training variant, images through
+the Inception network per reference/evaluation) and times a few real steps of each model family
+and of the feature network on this CPU/GPU at the precision ``auto`` resolves to. The estimate
+is work × measured rate: it knows nothing about other load on the machine.
+"""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import time
+from dataclasses import dataclass
+
+import torch
+
+from pokegan import config, families
+from pokegan.training.device import resolve_device, resolve_precision
+
+PROBE_STEPS = 2          # timed steps per family (after one warm-up step)
+PROBE_IMAGES = 8         # images through the feature network for its rate
+SPRITE_IMAGES = "data.sprites.max_images"
+
+
+@dataclass
+class Work:
+    stage: str
+    what: str
+    seconds: float
+
+
+def stale_stages() -> list[str] | None:
+    """Stage names `dvc status` reports as changed (None when DVC cannot tell, e.g. no git)."""
+    try:
+        out = subprocess.run(["dvc", "status", "--json"], capture_output=True, text=True,
+                             timeout=120, check=True).stdout
+        return list(json.loads(out or "{}"))
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+def dataset_size(cfg: config.Config, variant: config.TrainConfig) -> int:
+    """Training images of a variant: the prepared set's rows it trains on (from the params when
+    the data is not prepared yet)."""
+    from pokegan.data.prepared import TRAIN_ON_KINDS, load_prepared
+    try:
+        return len(load_prepared(variant.dataset, kinds=TRAIN_ON_KINDS[variant.train_on])[0])
+    except Exception:                       # not prepared yet: what the params will produce
+        if variant.dataset == "sprites":
+            return cfg.data.sprites.max_images
+        copies = 2 if variant.train_on == "flips" else cfg.augment.copies
+        return 749 * copies
+
+
+def family_rate(cfg: config.TrainConfig, device: torch.device, precision: str) -> float:
+    """Images per second of one training step of ``cfg``'s family, measured here."""
+    from pokegan.training.steps import StepContext
+    torch.manual_seed(0)
+    family = families.get(cfg.model)
+    nets = {k: v.to(device) for k, v in family.build(cfg, 4).items()}
+    opts = families.make_optimizers(cfg, nets)
+    ctx = StepContext(cfg, device, precision, torch.Generator(device=device).manual_seed(0))
+    ctx.label_probs = torch.ones(4, device=device)
+    x = torch.rand(cfg.batch_size, 3, cfg.image_size, cfg.image_size, device=device) * 2 - 1
+    kw = {"classes": torch.arange(cfg.batch_size, device=device) % 4} if family.conditional else {}
+    family.step(nets, opts, x, ctx, **kw)
+    t0 = time.perf_counter()
+    for _ in range(PROBE_STEPS):
+        out = family.step(nets, opts, x, ctx, **kw)
+    float(out["g_loss"])
+    return PROBE_STEPS * cfg.batch_size / (time.perf_counter() - t0)
+
+
+def feature_rate() -> float:
+    from pokegan.metrics.inception import load_feature_net
+    net = load_feature_net()
+    images = torch.randint(0, 256, (PROBE_IMAGES, 3, 64, 64), dtype=torch.uint8)
+    net.extract(images[:2], desc=False)
+    t0 = time.perf_counter()
+    net.extract(images, desc=False)
+    return PROBE_IMAGES / (time.perf_counter() - t0)
+
+
+def plan(cfg: config.Config, stale: list[str] | None) -> list[Work]:
+    def due(stage: str) -> bool:
+        return stale is None or stage in stale
+
+    device = resolve_device(cfg.train.device)
+    work: list[Work] = []
+    rates: dict[tuple, float] = {}
+    feats = None
+    if due("reference") or any(due(f"evaluate@{v}") for v in cfg.variants):
+        feats = feature_rate()
+    if due("reference"):
+        n = sum(min(749 if ds == "artwork" else cfg.data.sprites.max_images, cfg.eval.real_max)
+                for ds in {v.dataset for v in cfg.variants.values()})
+        work.append(Work("reference", f"{n} real images", n / feats))
+    for name, v in cfg.variants.items():
+        precision = resolve_precision(v.precision, device)
+        if due(f"train@{name}"):
+            key = (v.model, v.upsample, v.batch_size, v.fastgan_ch, v.diffaugment, precision)
+            if key not in rates:
+                rates[key] = family_rate(v, device, precision)
+            shown = v.epochs * (dataset_size(cfg, v) // v.batch_size) * v.batch_size
+            work.append(Work(f"train@{name}", f"{shown} images ({v.model}, {precision}, "
+                             f"{rates[key]:.0f} img/s)", shown / rates[key]))
+        if due(f"evaluate@{name}"):
+            ckpts = math.ceil(v.epochs / v.checkpoint_every)
+            n = ckpts * cfg.eval.samples_curve + max(cfg.eval.samples - cfg.eval.samples_curve, 0)
+            work.append(Work(f"evaluate@{name}", f"{n} generated images", n / feats))
+    return work
+
+
+def main() -> int:
+    cfg = config.load()
+    stale = stale_stages()
+    if stale == []:
+        print("plan: every stage is up to date; `dvc repro` has nothing to run")
+        return 0
+    device = resolve_device(cfg.train.device)
+    print(f"plan: timing a few steps on this machine ({device.type}, "
+          f"precision auto = {resolve_precision('auto', device)}, {torch.get_num_threads()} threads)...",
+          flush=True)
+    work = plan(cfg, stale)
+    for w in work:
+        print(f"  {w.stage:32s} {w.seconds / 60:6.1f} min   {w.what}")
+    total = sum(w.seconds for w in work)
+    print(f"  {'total (+ download/group/augment/report)':32s} {total / 60:6.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
