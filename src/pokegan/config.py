@@ -152,6 +152,12 @@ class TrainConfig:
         return self.lr if self.lr_d is None else self.lr_d
 
 
+# Keys that do not change the weights a run produces: changing them keeps a run's checkpoints
+# (e.g. raising epochs continues it). device/precision are replaced by what they resolve to
+# (cpu/cuda, fp32/bf16), which does change the weights.
+NOT_IN_FINGERPRINT = ("epochs", "checkpoint_every", "grid_size", "device", "precision",
+                      "processes",   # the world size that actually ran is recorded instead
+                      "compile")     # how the same step is executed (eager or compiled)
 # Keys a variant may not override (they shape data every variant shares).
 _NOT_OVERRIDABLE = ("image_size",)
 _TRAIN_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig))
