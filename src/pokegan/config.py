@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,9 @@ DATASETS_NPM = ("artwork", "sprites")
 UPSAMPLE_MODES = ("convtranspose", "resize_conv")
 LOSSES = ("bce", "hinge", "ns")
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")   # torch.compile modes
+# Most images generated for one score / one `pokegan sample`: the usual FID protocol's 50,000.
+# KID works on subsets (kid_subset_size), so memory grows with the features, not with N².
+MAX_SAMPLES = 50_000
 
 
 class ConfigError(ValueError):
@@ -86,11 +90,11 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    samples: int = _f(500, lo=2, doc="generated images for the final model")
-    samples_curve: int = _f(100, lo=2, doc="generated images per checkpoint for the curve")
-    real_max: int = _f(750, lo=2, doc="seeded subsample cap of real images per dataset")
-    kid_subset_size: int = _f(1000, lo=2)
-    kid_subsets: int = _f(100, lo=1)
+    samples: int = _f(500, lo=2, hi=MAX_SAMPLES, doc="generated images for the final model")
+    samples_curve: int = _f(100, lo=2, hi=MAX_SAMPLES, doc="generated images per checkpoint for the curve")
+    real_max: int = _f(750, lo=2, hi=MAX_SAMPLES, doc="seeded subsample cap of real images per dataset")
+    kid_subset_size: int = _f(1000, lo=2, hi=5000, doc="rows per KID subset (3 m×m kernels each)")
+    kid_subsets: int = _f(100, lo=1, hi=10_000)
     pr_k: int = _f(3, lo=1)
     is_splits: int = _f(10, lo=1)
     batch_size: int = _f(64, lo=1)
@@ -221,6 +225,8 @@ def _check_value(key: str, value: Any, tp, meta: dict) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         value = float(value)
+        if not math.isfinite(value):   # NaN passes every range check: `ema: .nan` would be 'off'
+            raise ConfigError(f"{key}: {value!r} is not a finite number")
     elif tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key}: expected a string, got {value!r}")
