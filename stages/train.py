@@ -5,7 +5,8 @@
 Reads params.yaml (through pokegan.config) and data/prepared/<dataset>/ relative to the working
 directory; writes models/<variant>/ (checkpoints, grids, generator.pt, encoder.pt, info.json)
 and plots/train/<variant>/ (DVCLive logs, samples.png). A rerun resumes from the newest
-checkpoint written with the same settings. POKEGAN_THREADS sets torch's CPU threads.
+checkpoint written with the same settings, data and code; files of another run are moved to
+stale/<variant>/<time>/ (never deleted). POKEGAN_THREADS sets torch's CPU threads.
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from pokegan.models.io import load_generator, read_file, save_model
 from pokegan.training.ema import EMA
 from pokegan.training.levers import (LEVER_DEFAULTS, d_adversarial, g_adversarial, hinge_d,
                                      hinge_g, r1_due, r1_penalty)
-from pokegan.training.loop import NOT_IN_FINGERPRINT, run_fingerprint
+from pokegan.training.checkpoint import NOT_IN_FINGERPRINT, run_identity
 from pokegan.training.steps import StepContext
 
 
@@ -30,14 +30,13 @@ def images():
 def test_levers_default_off_and_fingerprint_unchanged():
     cfg = TrainConfig()
     assert {k: getattr(cfg, k) for k in LEVER_DEFAULTS} == LEVER_DEFAULTS
-    # the fingerprint of a run with every lever off is the one written before the levers existed
+    # with every lever off the params part is the one recorded before the levers existed
     old = {k: v for k, v in dataclasses.asdict(cfg).items()
            if k not in NOT_IN_FINGERPRINT and k not in LEVER_DEFAULTS}
-    expected = fingerprint({"params": old, "data": "d", "device": "cpu", "precision": "fp32",
-                            "format": 1})
-    assert run_fingerprint(cfg, "d", torch.device("cpu"), "fp32") == expected
+    expected, parts = run_identity(cfg, "d", torch.device("cpu"), "fp32")
+    assert parts["params"] == old and expected == fingerprint(parts)
     on = dataclasses.replace(cfg, ema=0.999)
-    assert run_fingerprint(on, "d", torch.device("cpu"), "fp32") != expected
+    assert run_identity(on, "d", torch.device("cpu"), "fp32")[0] != expected
 
 
 def _params(**top):

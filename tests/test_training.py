@@ -128,7 +128,7 @@ def test_other_settings_are_ignored_and_more_epochs_resume(tmp_path, images):
     run_tiny(run, images, dataclasses.replace(TINY, lr=1e-3, epochs=2))
     logs = []
     run_tiny(run, images, dataclasses.replace(TINY, epochs=2), logs=logs)    # lr changed
-    assert any("ignoring" in m and "fingerprint" in m for m in logs), logs
+    assert any("another run's: params changed (lr 0.001 -> 0.0002)" in m for m in logs), logs
     assert not any("resuming" in m for m in logs)
     logs.clear()
     run_tiny(run, images, TINY, logs=logs)                                    # 2 -> 3 epochs
@@ -137,14 +137,16 @@ def test_other_settings_are_ignored_and_more_epochs_resume(tmp_path, images):
     assert same_state(_g_state(run / "models"), _g_state(tmp_path / "ref" / "models"))
 
 
-def test_stale_checkpoints_are_removed_at_the_end(tmp_path, images):
+def test_stale_checkpoints_are_moved_aside(tmp_path, images):
     run = tmp_path / "run"
     run_tiny(run, images, dataclasses.replace(TINY, lr=1e-3, epochs=3))
     logs = []
     run_tiny(run, images, dataclasses.replace(TINY, epochs=2, checkpoint_every=2), logs=logs)
     assert [e for e, _ in list_checkpoints(run / "models")] == [2]
-    assert any("removing" in m and "epoch_0001" in m for m in logs)
+    assert any("moved 8 file(s)" in m and "stale" in m for m in logs), logs
     assert not (run / "models" / "grids" / "epoch_0003.png").exists()
+    (moved,) = (run / "stale" / "models").iterdir()      # kept, beside models/, not deleted
+    assert [e for e, _ in list_checkpoints(moved)] == [1, 2, 3]
 
 
 def test_nan_loss_names_variant_epoch_step_and_keeps_last_checkpoint(tmp_path, images, monkeypatch):
@@ -184,3 +186,16 @@ def test_checkpoint_refuses_nan_weights(tmp_path):
 def test_bad_images_are_refused(tmp_path):
     with pytest.raises(ValueError, match="uint8 N×3×32×32"):
         run_tiny(tmp_path, torch.zeros(4, 3, 64, 64, dtype=torch.uint8))
+
+
+def test_fingerprinted_code_is_the_train_stage_code_deps():
+    """TRAIN_CODE (hashed into every run's fingerprint) lists what dvc.yaml's train stage
+    depends on, data aside: a dep added there must be added here, and the other way round."""
+    import yaml
+
+    from pokegan.training.checkpoint import REPO_ROOT, TRAIN_CODE, code_hashes
+    deps = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]["train"]["do"]["deps"]
+    assert sorted(TRAIN_CODE) == sorted(d for d in deps if not d.startswith("data/"))
+    hashed = code_hashes()
+    assert "src/pokegan/training/losses.py" in hashed and "stages/train.py" in hashed
+    assert not any("__pycache__" in k for k in hashed)

@@ -38,8 +38,8 @@ def truncated_latents(n: int, dim: int, seed: int, truncation: float | None = No
     gen = torch.Generator().manual_seed(seed)
     z = torch.randn(n, dim, generator=gen)
     if truncation is not None:
-        if truncation <= 0:
-            raise CliError(f"--truncation must be > 0, got {truncation}")
+        if not 0 < truncation < float("inf"):    # also refuses nan
+            raise CliError(f"--truncation must be a finite number > 0, got {truncation}")
         for _ in range(1000):
             bad = z.abs() > truncation
             if not bad.any():
@@ -48,13 +48,38 @@ def truncated_latents(n: int, dim: int, seed: int, truncation: float | None = No
     return z
 
 
-def cmd_sample(args) -> int:
+def _check_per_image_target(out: Path, overwrite: bool) -> None:
+    """A folder of samples is scored as a whole (`pokegan fid`): never mix two runs' images."""
+    if out.exists() and not out.is_dir():
+        raise CliError(f"{out} is a file; --per-image writes a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise CliError(f"{out} is not empty; choose a new folder or pass --overwrite to replace "
+                       "its contents")
+
+
+def _write_per_image(images, out: Path) -> None:
+    """One PNG per sample, the folder complete or not there at all (temp folder, then rename)."""
     from PIL import Image
 
+    from pokegan.files import atomic_dir
+
+    try:
+        with atomic_dir(out) as tmp:
+            for i, img in enumerate(images):
+                Image.fromarray(img.permute(1, 2, 0).numpy()).save(tmp / f"{i:04d}.png")
+    except OSError as exc:      # e.g. a full disk: the previous folder, if any, is unchanged
+        raise CliError(str(exc)) from None
+
+
+def cmd_sample(args) -> int:
+    from pokegan.config import MAX_SAMPLES
     from pokegan.models.io import load_generator, sample, save_grid_png
 
-    if args.n < 1:
-        raise CliError(f"-n must be >= 1, got {args.n}")
+    if not 1 <= args.n <= MAX_SAMPLES:
+        raise CliError(f"-n must be between 1 and {MAX_SAMPLES}, got {args.n}")
+    out = Path(args.output)
+    if args.per_image:       # before the model is loaded and any sample drawn
+        _check_per_image_target(out, args.overwrite)
     from pokegan.generate import GenerateError, type_labels
     from pokegan.models.io import ModelFileError
 
@@ -65,11 +90,8 @@ def cmd_sample(args) -> int:
         raise CliError(str(exc)) from None
     z = truncated_latents(args.n, meta["latent_dim"], args.seed, args.truncation)
     images = sample(G, args.n, seed=args.seed, latents=z, labels=labels)
-    out = Path(args.output)
     if args.per_image:
-        out.mkdir(parents=True, exist_ok=True)
-        for i, img in enumerate(images):
-            Image.fromarray(img.permute(1, 2, 0).numpy()).save(out / f"{i:04d}.png")
+        _write_per_image(images, out)
         print(f"wrote {len(images)} images to {out}/")
     else:
         nrow = args.nrow or max(1, int(round(args.n ** 0.5)))
@@ -144,7 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     p.add_argument("--truncation", type=float, default=None,
                    help="redraw latent entries with |z| above this (e.g. 1.0)")
-    p.add_argument("--per-image", action="store_true", help="write one PNG per sample")
+    p.add_argument("--per-image", action="store_true", help="write one PNG per sample into the "
+                                                            "folder -o (written whole, atomically)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="with --per-image: replace a non-empty output folder")
     p.add_argument("--nrow", type=int, default=None, help="images per grid row")
     p.add_argument("--type", default=None, metavar="TYPE",
                    help="type-conditional (cdcgan) models only: draw every sample as this type "

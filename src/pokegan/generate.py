@@ -39,7 +39,7 @@ def _model_file(model: str | Path, name: str) -> Path:
 
 def load_aegan(model: str | Path, what: str = "this command") -> tuple[nn.Module, nn.Module, dict]:
     """(G, E, meta) of an AEGAN model folder; a clear error for any other kind of model."""
-    from pokegan.models.io import ModelFileError, load_encoder, load_generator
+    from pokegan.models.io import ModelFileError, check_pair, check_run, load_encoder, load_generator
 
     folder = Path(model)
     if not folder.is_dir():
@@ -50,7 +50,9 @@ def load_aegan(model: str | Path, what: str = "this command") -> tuple[nn.Module
         if not (folder / "encoder.pt").is_file():
             raise GenerateError(f"{folder} is a {meta.get('model', 'non-AEGAN')} model without an "
                                 f"encoder; {what} needs an AEGAN model (e.g. models/aegan_artwork)")
-        E, _ = load_encoder(folder / "encoder.pt")
+        E, meta_e = load_encoder(folder / "encoder.pt")
+        check_pair(meta, meta_e)    # G and E of one run, not a new G with an older E
+        check_run(folder)
     except ModelFileError as exc:
         raise GenerateError(str(exc)) from None
     return G, E, meta

@@ -1,10 +1,15 @@
 """Species metadata (types, generation, Pokédex colour) from Pokémon Showdown's data via npm.
 
-The dex package (param ``data.dex_package``) is installed with ``npm install`` into a temporary
-folder and read by a tiny node script that prints every species as JSON. Pokémon Showdown's
+The dex package (param ``data.dex_package``) is fetched with ``npm pack`` and checked against
+``data.dex_integrity`` (:func:`pokegan.data.sources.fetch_dex`); only its CommonJS build is
+extracted, and a tiny node script requires its ``Dex`` module and prints every species as JSON.
+The package's three npm dependencies (``@pkmn/sets``, ``@pkmn/streams``, ``ts-chacha20``) are
+required by the simulator's module graph but not used by the species table, so the script
+answers those requires with empty stubs: no unpinned code is fetched or run (the output is
+byte-identical to that of a full ``npm install``, checked for 0.10.11). Pokémon Showdown's
 server data (``@pkmn/sim``) carries the Pokédex ``color``; ``@pkmn/dex`` 0.10.x strips it (we
-checked 0.10.11: no ``color`` field), so with ``@pkmn/dex`` the ``colour`` column stays empty and
-a warning is recorded. Types are the current generation's (e.g. Clefairy is fairy).
+checked 0.10.11: no ``color`` field) and is not read (the loader needs ``@pkmn/sim``'s layout);
+a package without colours leaves the ``colour`` column empty and a warning is recorded. Types are the current generation's (e.g. Clefairy is fairy).
 
 Sprite file names are PokeAPI ids: ``25`` (species 25), ``201-b`` (species 201, form "b"),
 ``10001`` (ids ≥ 10000 are alternate forms with no species number in the name; they are
@@ -29,9 +34,18 @@ POKEDEX_COLOURS = ("black", "blue", "brown", "gray", "green", "pink", "purple", 
 ALT_ID_MIN = 10000
 _NAME_RE = re.compile(r"^(\d+)(?:-([a-z0-9][a-z0-9-]*))?$")
 
+DEX_BUILD_DIR = "package/build/cjs"          # the part of the tarball node reads
+DEX_MODULE = "build/cjs/sim/dex.js"          # the Dex alone, not the battle simulator
+DEX_STUBBED = ("@pkmn/sets", "@pkmn/streams", "ts-chacha20")
+
 _NODE_SCRIPT = r"""
-const pkg = process.argv[2];
-const { Dex } = require(pkg);
+const Module = require('module');
+const stubbed = new Set(JSON.parse(process.argv[3]));
+const load = Module._load;
+Module._load = function (request, ...rest) {     // unpinned dependencies: never loaded
+  return stubbed.has(request) ? {} : load.call(this, request, ...rest);
+};
+const { Dex } = require(process.argv[2]);
 const seen = new Set();
 const out = [];
 function add(s) {
@@ -77,31 +91,28 @@ def require_node_tools() -> None:
                         "or set data.source: folder (a local folder of images) in params.yaml")
 
 
-def dump_dex(spec: str, workdir: str | Path) -> list[dict]:
-    """``npm install <spec>`` into ``workdir`` and return every species as a dict
-    (id, name, num, base, forme, types, gen, color)."""
+def dump_dex(package_dir: str | Path) -> list[dict]:
+    """Every species of the extracted (integrity-checked) dex package in ``package_dir`` as a
+    dict (id, name, num, base, forme, types, gen, color), read by node."""
     require_node_tools()
-    workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    name, _ = split_spec(spec)
-    cmd = ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--no-save",
-           "--loglevel=error", "--prefix", str(workdir), spec]
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise DataError(f"data.dex_package: `npm install {spec}` failed: "
-                        f"{(res.stderr or res.stdout).strip()[-500:]}")
-    script = workdir / "dump_dex.js"
+    package_dir = Path(package_dir).resolve()
+    module = package_dir / DEX_MODULE
+    if not module.is_file():
+        raise DataError(f"data.dex_package: the package has no {DEX_MODULE}; only @pkmn/sim's "
+                        "layout is supported")
+    script = package_dir.parent / "dump_dex.js"
     script.write_text(_NODE_SCRIPT)
-    res = subprocess.run(["node", str(script), name], capture_output=True, text=True, cwd=workdir)
+    res = subprocess.run(["node", str(script), str(module), json.dumps(DEX_STUBBED)],
+                         capture_output=True, text=True, cwd=package_dir.parent)
     if res.returncode != 0:
-        raise DataError(f"data.dex_package: reading {name} with node failed: "
+        raise DataError(f"data.dex_package: reading {module} with node failed: "
                         f"{res.stderr.strip()[-500:]}")
     try:
         entries = json.loads(res.stdout)
     except json.JSONDecodeError as exc:
-        raise DataError(f"data.dex_package: {name} printed no valid JSON ({exc})") from None
+        raise DataError(f"data.dex_package: {module} printed no valid JSON ({exc})") from None
     if not entries:
-        raise DataError(f"data.dex_package: {name} listed no species")
+        raise DataError(f"data.dex_package: {module} listed no species")
     return entries
 
 

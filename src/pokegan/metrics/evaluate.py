@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pokegan.config import Config, EvalConfig
+from pokegan.config import NOT_IN_FINGERPRINT, Config, EvalConfig, TrainConfig
 from pokegan.files import atomic_dir, atomic_path, library_versions, write_json
 from pokegan.metrics.features import (FeatureSet, load_reference, reference_fingerprint,
                                       reference_path, save_reference, subsample_rows)
@@ -115,6 +116,24 @@ def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
+def check_trained_as(meta: dict, name: str, variant: TrainConfig) -> None:
+    """Refuse to score a generator (or checkpoint) as variant ``name`` when its file records
+    another variant, or params that change the weights and differ from ``variant``'s (e.g.
+    another variant's generator.pt copied into models/<name>/). Files that record neither (older
+    or hand-made ones) pass."""
+    path, recorded = meta.get("path"), meta.get("variant")
+    if recorded is not None and recorded != name:
+        raise ValueError(f"{path} was trained as variant {recorded!r}, not {name!r}; refusing to "
+                         f"score it as {name!r} (rerun `dvc repro train@{name}`)")
+    trained, now = meta.get("config") or {}, dataclasses.asdict(variant)
+    diff = [k for k in sorted(trained) if k in now and k not in NOT_IN_FINGERPRINT
+            and trained[k] != now[k]]
+    if diff:
+        said = ", ".join(f"{k} {trained[k]!r} (params.yaml: {now[k]!r})" for k in diff[:5])
+        raise ValueError(f"{path} was trained with other params than variants.{name} has now: "
+                         f"{said}; refusing to score it (rerun `dvc repro train@{name}`)")
+
+
 @dataclass
 class _Scored:
     feats: FeatureSet
@@ -171,7 +190,7 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     from tqdm import tqdm
 
     from pokegan.models.conditional import empirical_labels, is_conditional
-    from pokegan.models.io import list_checkpoints, load_generator, sample
+    from pokegan.models.io import check_run, list_checkpoints, load_generator, sample
 
     started = time.perf_counter()
     variant = cfg.variant(name)
@@ -185,6 +204,8 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     if not final_path.is_file():
         raise FileNotFoundError(f"{final_path}: final generator not found; run `dvc repro train@{name}`")
     G_final, meta_final = load_generator(final_path, map_location="cpu")
+    check_trained_as(meta_final, name, variant)
+    check_run(model_dir)                    # generator.pt is the one its run's info.json names
     ref_size = ref.info.get("image_size")
     if ref_size and meta_final.get("image_size") and int(meta_final["image_size"]) != int(ref_size):
         raise ValueError(f"{final_path} generates {meta_final['image_size']} px images but "
@@ -209,6 +230,7 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     checkpoints = list_checkpoints(model_dir)
     for epoch, path in tqdm(checkpoints, desc=f"{name} checkpoints", unit="ckpt"):
         G, meta = load_generator(path, map_location="cpu")
+        check_trained_as(meta, name, variant)
         latents = fixed_latents(ev.samples_curve, int(meta["latent_dim"]), seed)
         feats, s = run(G, latents, None, f"{name} epoch {epoch}")
         row = {"epoch": int(epoch), "images_seen": meta.get("images_seen"), **s}
@@ -238,6 +260,8 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
         "epoch": final_epoch, "images_seen": meta.get("images_seen"),
         "samples": s["samples"], "real_samples": real.n,
         "feature_extractor": {"name": net.name, "sha1": net.sha1},
+        # how the weights were computed: bf16 and fp32 runs differ (README: Precision per CPU)
+        "training": {k: meta.get(k) for k in ("device", "precision", "fingerprint")},
         "best": {"epoch": best["epoch"], "fid": best["fid"]} if best else None,
     }
     if vocab:

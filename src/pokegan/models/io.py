@@ -10,6 +10,7 @@ Files hold only tensors and plain data (``torch.load(weights_only=True)`` reads 
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import torch
 from torch import nn
 
 
+FINAL_FILES = {"G": "generator.pt", "E": "encoder.pt"}   # a run's final networks, by role
 MODEL_FORMAT = "pokegan-model"
 CHECKPOINT_FORMAT = "pokegan-checkpoint"
 _CKPT_RE = re.compile(r"^epoch_(\d+)\.pt$")
@@ -69,6 +71,57 @@ def save_torch(payload: dict[str, Any], path: str | Path) -> None:
 def save_model(path: str | Path, module: nn.Module, meta: dict[str, Any]) -> None:
     """Write one network (generator.pt / encoder.pt) atomically."""
     save_torch({"format": MODEL_FORMAT, **pack(module), "meta": dict(meta)}, path)
+
+
+def save_run(model_dir: str | Path, nets: dict[str, nn.Module], meta: dict[str, Any],
+             info: dict[str, Any]) -> None:
+    """A run's final networks (``generator.pt``, AEGAN's ``encoder.pt``) and ``info.json`` as one
+    unit: each network file carries the same ``meta`` (fingerprint, epoch), and ``info.json``,
+    written last, names each file's sha256. A run killed between the writes leaves files that
+    disagree, which :func:`check_pair` and :func:`check_run` refuse."""
+    from pokegan.files import sha256_file, write_json
+
+    model_dir = Path(model_dir)
+    hashes = {}
+    for role, module in nets.items():
+        path = model_dir / FINAL_FILES[role]
+        save_model(path, module, meta)
+        hashes[path.name] = sha256_file(path)
+    write_json(model_dir / "info.json", {**info, "files": hashes})
+
+
+_RUN_KEYS = ("variant", "fingerprint", "epoch", "images_seen")
+
+
+def check_pair(meta_a: dict[str, Any], meta_b: dict[str, Any]) -> None:
+    """Refuse two network files (G and E) that were not written by the same run at the same
+    epoch, naming both (e.g. a run killed between generator.pt and encoder.pt)."""
+    diff = [k for k in _RUN_KEYS if meta_a.get(k) != meta_b.get(k)]
+    if diff:
+        said = ", ".join(f"{k} {meta_a.get(k)!r} vs {meta_b.get(k)!r}" for k in diff)
+        raise ModelFileError(f"{meta_a.get('path')} and {meta_b.get('path')} come from different "
+                             f"runs ({said}); a training run was interrupted between them — rerun "
+                             "training to write both")
+
+
+def check_run(model_dir: str | Path) -> None:
+    """Refuse a model folder whose final network files are not the ones its ``info.json`` names
+    (sha256); folders written before info.json listed its files pass."""
+    from pokegan.files import sha256_file
+
+    info_path = Path(model_dir) / "info.json"
+    if not info_path.is_file():
+        return
+    try:
+        listed = json.loads(info_path.read_text()).get("files") or {}
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{info_path}: unreadable ({exc})") from None
+    for name, digest in sorted(listed.items()):
+        path = Path(model_dir) / name
+        if not path.is_file() or sha256_file(path) != digest:
+            raise ModelFileError(f"{path} is not the file {info_path} names (sha256 {digest[:12]}…): "
+                                 "the run that wrote them was interrupted or the file was replaced; "
+                                 "rerun training")
 
 
 def read_file(path: str | Path, map_location="cpu", mmap: bool = False) -> dict[str, Any]:

@@ -7,7 +7,12 @@ RNG state and the run's clock; ``epoch``, ``images_seen``, the per-epoch ``histo
 """
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import random
+import shutil
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -16,12 +21,65 @@ import numpy as np
 import torch
 from torch import nn
 
-from pokegan.models.io import (CHECKPOINT_FORMAT, ModelFileError, list_checkpoints, pack, read_file,
-                               save_torch)
+from pokegan.config import NOT_IN_FINGERPRINT, TrainConfig
+from pokegan.files import content_hashes, fingerprint, write_json
+from pokegan.models.io import (CHECKPOINT_FORMAT, FINAL_FILES, ModelFileError, list_checkpoints,
+                               pack, read_file, save_torch)
+
+from .levers import LEVER_DEFAULTS
+
+# The code that computes the weights: the train stage's code deps in dvc.yaml (folders are
+# globbed for *.py, so a module added there later counts without editing this list).
+TRAIN_CODE = ("stages/train.py", "src/pokegan/config.py", "src/pokegan/files.py",
+              "src/pokegan/models", "src/pokegan/families", "src/pokegan/training",
+              "src/pokegan/data/prepared.py")
+REPO_ROOT = Path(__file__).resolve().parents[3]     # src/pokegan/training/checkpoint.py
 
 
 def checkpoint_path(model_dir: str | Path, epoch: int) -> Path:
     return Path(model_dir) / "checkpoints" / f"epoch_{epoch:04d}.pt"
+
+
+# --------------------------------------------------------------------------- run identity
+def code_hashes() -> dict[str, str]:
+    """sha256 of every file of :data:`TRAIN_CODE`, by path relative to the repository."""
+    return content_hashes(REPO_ROOT, TRAIN_CODE)
+
+
+def run_identity(cfg: TrainConfig, data_fingerprint: str, device: torch.device, precision: str,
+                 world_size: int = 1) -> tuple[str, dict]:
+    """(fingerprint, parts): what a run's weights depend on — params (less NOT_IN_FINGERPRINT
+    and levers at their default), data, training code, the resolved device and precision (bf16
+    and fp32 give other weights). The parts are stored with the run so that a mismatch can be
+    explained (:func:`what_changed`)."""
+    params = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_IN_FINGERPRINT
+              and not (k in LEVER_DEFAULTS and v == LEVER_DEFAULTS[k])}
+    parts = {"params": params, "data": data_fingerprint, "code": code_hashes(),
+             "device": device.type, "precision": precision, "format": 2}
+    if world_size > 1:      # a data-parallel run is another run (single-process ones keep theirs)
+        parts["world_size"] = world_size
+    return fingerprint(parts), parts
+
+
+def what_changed(old: dict | None, new: dict) -> str:
+    """The parts of two run identities that differ, in words ('code changed
+    (src/pokegan/training/losses.py)', 'params changed (lr 0.001 -> 0.0002)')."""
+    if not isinstance(old, dict):
+        return "written by an older pokegan that did not record what its fingerprint covers"
+    said = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            names = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            items = [f"{k} {a.get(k)!r} -> {b.get(k)!r}" if key == "params" else k
+                     for k in names[:4]]
+            said.append(f"{key} changed ({', '.join(items)}"
+                        + (f" and {len(names) - 4} more" if len(names) > 4 else "") + ")")
+        else:
+            said.append(f"{key} changed ({a!r} -> {b!r})")
+    return "; ".join(said) or "other fingerprint"
 
 
 # --------------------------------------------------------------------------- RNG state
@@ -102,56 +160,118 @@ def save_checkpoint(path: Path, *, nets: dict[str, nn.Module], opts: dict[str, t
     save_torch(payload, path)
 
 
-def _problem(ckpt: dict, fingerprint: str, roles) -> str | None:
+def _problem(ckpt: dict, fingerprint: str, parts: dict, roles) -> str | None:
     if ckpt.get("format") != CHECKPOINT_FORMAT:
         return "not a checkpoint"
     if ckpt.get("fingerprint") != fingerprint:
-        return f"fingerprint {ckpt.get('fingerprint')} (this run: {fingerprint})"
+        return "another run's: " + what_changed(ckpt.get("meta", {}).get("fingerprint_parts"), parts)
     if "train" not in ckpt or set(ckpt.get("models", {})) != set(roles):
         return "incomplete (no training state)"
-    return None
+    bad = [k for e in ckpt["models"].values() for k, t in e["state_dict"].items()
+           if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    return f"non-finite weights ({bad[0]})" if bad else None
 
 
-def find_resume(model_dir: str | Path, fingerprint: str, roles, max_epoch: int,
-                log: Callable[[str], None] = print) -> dict | None:
-    """The newest checkpoint (epoch <= ``max_epoch``) written by a run with this ``fingerprint``.
+def _unreadable(path: Path, exc: Exception) -> str:
+    warnings.warn(f"skipping corrupt checkpoint {exc}; falling back to an older one",
+                  RuntimeWarning, stacklevel=3)
+    return f"unreadable ({str(exc).removeprefix(str(path) + ': ')})"
 
-    Checkpoints of other settings are ignored and corrupt ones skipped, each with a message.
-    """
+
+def _foreign_final(path: Path, fingerprint: str, parts: dict) -> str | None:
+    """Why generator.pt / encoder.pt / info.json is not this run's (None: it is)."""
+    try:
+        if path.suffix == ".json":
+            meta = json.loads(path.read_text())
+            meta = {**meta, "fingerprint_parts": meta.get("fingerprint_parts")}
+        else:
+            meta = read_file(path, mmap=True).get("meta", {})
+    except (ModelFileError, OSError, ValueError) as exc:
+        return f"unreadable ({exc})"
+    if meta.get("fingerprint") == fingerprint:
+        return None
+    return "another run's: " + what_changed(meta.get("fingerprint_parts"), parts)
+
+
+def find_resume(model_dir: str | Path, fingerprint: str, parts: dict, roles, max_epoch: int,
+                log: Callable[[str], None] = print) -> tuple[dict | None, dict[Path, str]]:
+    """The newest checkpoint (epoch <= ``max_epoch``) of the run ``fingerprint`` describes, and
+    every file of ``model_dir`` this run must not keep, with why: checkpoints of other settings,
+    unreadable or non-finite ones, ones beyond ``max_epoch``, another run's final files, and the
+    grids drawn after the resume point by another run. Nothing is moved here
+    (:func:`set_aside` does that), so every process of a data-parallel run can call it."""
+    resume, aside, foreign = None, {}, False
     for epoch, path in reversed(list_checkpoints(model_dir)):
         if epoch > max_epoch:
-            log(f"ignoring {path}: beyond the {max_epoch} epochs asked for")
+            aside[path] = f"beyond the {max_epoch} epochs asked for"
             continue
-        try:
-            ckpt = read_file(path, map_location="cpu")
+        try:    # below the resume point only the fingerprint matters: memory-mapped, cheap
+            ckpt = read_file(path, map_location="cpu", mmap=resume is not None)
         except ModelFileError as exc:
-            warnings.warn(f"skipping corrupt checkpoint {exc}; falling back to an older one",
-                          RuntimeWarning, stacklevel=2)
+            aside[path] = _unreadable(path, exc)
             log(f"warning: skipping corrupt checkpoint {path}")
             continue
-        why = _problem(ckpt, fingerprint, roles)
-        if why is None:
-            bad = [k for e in ckpt["models"].values() for k, t in e["state_dict"].items()
-                   if t.is_floating_point() and not bool(torch.isfinite(t).all())]
-            why = f"non-finite weights ({bad[0]})" if bad else None
-        if why is None:
-            return ckpt
-        log(f"ignoring {path}: {why}")
-    return None
-
-
-def stale_checkpoints(model_dir: str | Path, fingerprint: str, max_epoch: int) -> list[Path]:
-    """Checkpoints in ``model_dir`` that this run did not write: another fingerprint, unreadable,
-    or beyond ``max_epoch`` (read memory-mapped, so cheap)."""
-    stale = []
-    for epoch, path in list_checkpoints(model_dir):
+        why = (_problem(ckpt, fingerprint, parts, roles) if resume is None else
+               None if ckpt.get("fingerprint") == fingerprint else
+               "another run's: " + what_changed(ckpt.get("meta", {}).get("fingerprint_parts"), parts))
+        if why is None and resume is None:
+            resume = ckpt
+        elif why is not None:
+            aside[path] = why
+            foreign |= why.startswith("another run's")
+    for name in (*FINAL_FILES.values(), "info.json"):
+        path = Path(model_dir) / name
+        why = _foreign_final(path, fingerprint, parts) if path.is_file() else None
+        if why is not None:
+            aside[path], foreign = why, True
+    first_new = resume["epoch"] if resume is not None else 0
+    for epoch, path in _grids(model_dir):
         if epoch > max_epoch:
-            stale.append(path)
-            continue
-        try:
-            fp = read_file(path, mmap=True).get("fingerprint")
-        except ModelFileError:
-            fp = None
-        if fp != fingerprint:
-            stale.append(path)
-    return stale
+            aside[path] = f"beyond the {max_epoch} epochs asked for"
+        elif foreign and epoch > first_new:
+            aside[path] = "drawn by the run whose files are set aside"
+    return resume, aside
+
+
+def _grids(model_dir: str | Path) -> list[tuple[int, Path]]:
+    grids = sorted(Path(model_dir, "grids").glob("epoch_*.png"))
+    return [(int(p.stem.split("_")[1]), p) for p in grids if p.stem.split("_")[1].isdigit()]
+
+
+def default_stale_dir(model_dir: str | Path) -> Path:
+    """Where files set aside from ``model_dir`` go: ``stale/<variant>`` beside ``models/`` for
+    ``models/<variant>`` — outside every DVC output (the report stage depends on all of
+    ``models/``), git- and dvc-ignored — else ``stale/<name>`` beside ``model_dir``."""
+    model_dir = Path(model_dir)
+    base = model_dir.parent.parent if model_dir.parent.name == "models" else model_dir.parent
+    return base / "stale" / model_dir.name
+
+
+def set_aside(aside: dict[Path, str], model_dir: str | Path, stale_dir: str | Path,
+              fingerprint: str, log: Callable[[str], None] = print) -> Path | None:
+    """Move ``aside`` ({file: why}) out of ``model_dir`` into a new, timestamped folder of
+    ``stale_dir`` (same relative paths, plus ``moved.json`` saying why) and say where. Nothing
+    is deleted: a user may still want an earlier run's checkpoints."""
+    if not aside:
+        return None
+    model_dir = Path(model_dir)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    dest = Path(stale_dir) / stamp
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = Path(stale_dir) / f"{stamp}-{n}"
+    record = {}
+    for path, why in sorted(aside.items()):
+        rel = path.relative_to(model_dir)
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(os.fspath(path), os.fspath(dest / rel))
+        record[rel.as_posix()] = why
+    write_json(dest / "moved.json", {"moved_by_run": fingerprint, "files": record})
+    by_why: dict[str, list[str]] = {}
+    for rel, why in record.items():
+        by_why.setdefault(why, []).append(rel)
+    log(f"moved {len(record)} file(s) this run will not use to {dest}/ (nothing deleted):")
+    for why, names in by_why.items():
+        log(f"  {why}: {', '.join(names[:6])}" + (f" and {len(names) - 6} more" if len(names) > 6 else ""))
+    return dest

@@ -19,24 +19,18 @@ import torch
 from tqdm import tqdm
 
 from pokegan.config import ConfigError, TrainConfig
-from pokegan.files import atomic_path, fingerprint, library_versions, write_json
 from pokegan import families
+from pokegan.files import atomic_path, library_versions, write_json
 from pokegan.models.conditional import check_labels, cycling_labels
-from pokegan.models.io import save_grid_png, save_model, to_uint8
+from pokegan.models.io import save_grid_png, save_run, to_uint8
 
-from .checkpoint import (checkpoint_path, find_resume, non_finite, restore_rng, save_checkpoint,
-                         seed_everything, stale_checkpoints)
+from .checkpoint import (checkpoint_path, default_stale_dir, find_resume, non_finite, restore_rng,
+                         run_identity, save_checkpoint, seed_everything, set_aside)
 from .device import compiled, configure_cuda, resolve_device, resolve_precision
 from .distributed import all_reduce_mean, init_from_env, shard
 from .ema import EMA
-from .levers import LEVER_DEFAULTS
 from .steps import StepContext
 
-# Keys that do not change the weights a run produces (so changing them keeps its checkpoints).
-# device/precision are replaced by what they resolve to.
-NOT_IN_FINGERPRINT = ("epochs", "checkpoint_every", "grid_size", "device", "precision",
-                      "processes",   # the world size that actually ran is recorded instead
-                      "compile")     # how the same step is executed (eager or compiled)
 SYNC_EVERY = 10   # training steps between reads of the losses on the host
 LOGGED = ("d_loss", "g_loss", "d_real", "d_fake", "dz_loss", "g_adv_x", "g_adv_z", "rec_x", "rec_z",
           "d_recon", "aug_p")
@@ -48,17 +42,6 @@ def _say(message: str) -> None:
 
 class TrainingDiverged(FloatingPointError):
     """A loss became NaN/inf; the message names variant, epoch and step."""
-
-
-def run_fingerprint(cfg: TrainConfig, data_fingerprint: str, device: torch.device, precision: str,
-                    world_size: int = 1) -> str:
-    params = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_IN_FINGERPRINT
-              and not (k in LEVER_DEFAULTS and v == LEVER_DEFAULTS[k])}   # levers off: as before
-    record = {"params": params, "data": data_fingerprint, "device": device.type,
-              "precision": precision, "format": 1}
-    if world_size > 1:      # a data-parallel run is another run (single-process ones keep theirs)
-        record["world_size"] = world_size
-    return fingerprint(record)
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -134,7 +117,9 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
           model_dir: str | Path, plots_dir: str | Path | None = None, progress: bool = True,
           log: Callable[[str], None] = _say, labels: torch.Tensor | None = None,
           label_names: list[str] | None = None) -> dict:
-    """Train ``variant`` on ``images`` (uint8 N×3×S×S), resuming from a matching checkpoint.
+    """Train ``variant`` on ``images`` (uint8 N×3×S×S), resuming from a matching checkpoint
+    (same params, data, code, device and precision: :func:`.checkpoint.run_identity`); files of
+    another run are first moved to ``stale/`` (:func:`.checkpoint.set_aside`), never deleted.
 
     Writes ``model_dir/{checkpoints/epoch_XXXX.pt, grids/epoch_XXXX.png, generator.pt,
     encoder.pt (AEGAN), info.json}`` and, with ``plots_dir``, DVCLive logs and ``samples.png``.
@@ -165,10 +150,10 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
         torch.cuda.set_device(device)
     configure_cuda(device)
     precision = resolve_precision(cfg.precision, device)
-    fp = run_fingerprint(cfg, data_fingerprint, device, precision, world.size)
+    fp, fp_parts = run_identity(cfg, data_fingerprint, device, precision, world.size)
     meta = {"variant": variant, "model": cfg.model, "dataset": cfg.dataset,
             "latent_dim": cfg.latent_dim, "image_size": cfg.image_size,
-            "config": dataclasses.asdict(cfg), "fingerprint": fp,
+            "config": dataclasses.asdict(cfg), "fingerprint": fp, "fingerprint_parts": fp_parts,
             "data_fingerprint": data_fingerprint, "device": device.type, "precision": precision}
     if conditional:
         meta.update(labels=label_names, label_counts=label_counts)
@@ -182,7 +167,10 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
     noise = torch.Generator(device=device).manual_seed(cfg.seed + 1 + 7919 * world.rank)
     generators = {"noise": noise}
     epoch, images_seen, history, adaptive_state = 0, 0, [], None
-    ckpt = find_resume(model_dir, fp, nets.keys(), cfg.epochs, log)
+    ckpt, aside = find_resume(model_dir, fp, fp_parts, nets.keys(), cfg.epochs, log)
+    if world.is_main:   # another run's files leave models/ (moved, never deleted) before any write
+        set_aside(aside, model_dir, default_stale_dir(model_dir), fp,
+                  lambda m: log(f"{variant}: {m}"))
     if ckpt is not None:
         for role, net in nets.items():
             net.load_state_dict(ckpt["models"][role]["state_dict"])
@@ -313,24 +301,17 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
         save_grid(_sampling_G(nets, ema), z_grid, _grid_path(model_dir, epoch), device, y_grid)
     _publish_grid(model_dir, plots_dir, epoch)            # also after a resume with nothing left
     final = {**meta, "epoch": epoch, "images_seen": images_seen}
-    save_model(model_dir / "generator.pt", _sampling_G(nets, ema), final)
-    if family.encoder:
-        save_model(model_dir / "encoder.pt", nets["E"], final)
-    for path in stale_checkpoints(model_dir, fp, cfg.epochs):
-        log(f"{variant}: removing {path} (written by other settings)")
-        path.unlink()
-    for path in sorted((model_dir / "grids").glob("epoch_*.png")):
-        if int(path.stem.split("_")[1]) > cfg.epochs:
-            path.unlink()
     info = {
         "variant": variant, "model": cfg.model, "dataset": cfg.dataset,
-        "params": dataclasses.asdict(cfg), "fingerprint": fp, "data_fingerprint": data_fingerprint,
+        "params": dataclasses.asdict(cfg), "fingerprint": fp, "fingerprint_parts": fp_parts,
+        "data_fingerprint": data_fingerprint,
         "device": device.type, "precision": precision, "world_size": world.size,
         "epochs": epoch, "images_seen": images_seen, "images": n, "batch_size": batch,
         "final": {k: history[-1][k] for k in LOGGED if history and k in history[-1]},
         "versions": library_versions(),
     }
-    write_json(model_dir / "info.json", info)
+    finals = {"G": _sampling_G(nets, ema), **({"E": nets["E"]} if family.encoder else {})}
+    save_run(model_dir, finals, final, info)     # generator.pt, encoder.pt, then info.json
     if plots_dir is not None:
         write_json(plots_dir / "run.json", run)
     return {**info, **run}
