@@ -184,13 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("fid", help="FID/KID between two image folders, or a folder and a reference",
-                       description="FID, KID, precision and recall between two folders of images, "
-                                   "or a folder and a reference .npz (data/reference/<dataset>.npz), "
-                                   "on the pinned Inception network. Uses params.yaml's eval section "
-                                   "when run in the repository.")
-    p.add_argument("a", help="folder of images or reference .npz (the real side)")
-    p.add_argument("b", help="folder of images or reference .npz")
+    p = sub.add_parser("fid", help="FID/KID/precision/recall of generated images against a reference",
+                       description="FID, KID, precision and recall of GENERATED against REFERENCE, "
+                                   "each a folder of images or a reference .npz "
+                                   "(data/reference/<dataset>.npz), on the pinned Inception network. "
+                                   "Precision: the share of GENERATED that lies in REFERENCE's "
+                                   "manifold; recall: the share of REFERENCE covered by GENERATED. "
+                                   "Uses params.yaml's eval section when run in the repository.")
+    p.add_argument("generated", metavar="GENERATED",
+                   help="the images under test: folder of images or reference .npz")
+    p.add_argument("reference", metavar="REFERENCE",
+                   help="the real images: folder or reference .npz (e.g. data/reference/artwork.npz)")
     p.add_argument("--json", metavar="OUT", help="also write the scores as JSON to OUT")
     p.set_defaults(func=cmd_fid)
     return parser
@@ -198,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_fid(args) -> int:
     from pokegan.metrics.evaluate import fid_command
-    return fid_command(args.a, args.b, args.json)
+    return fid_command(args.generated, args.reference, args.json)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,9 +47,11 @@ def find_is_weights(configured: str | None = None) -> tuple[Path | None, str]:
     cached = Path(torch.hub.get_dir()) / "checkpoints" / IS_WEIGHTS_FILE
     if cached.is_file():
         return cached, ""
+    # the reason is recorded with the metrics: it names no path of this machine
     return None, (f"IS needs the full Inception classifier (torch-fidelity inception-v3-compat, "
                   f"{IS_WEIGHTS_FILE}), which is not available offline; set "
-                  f"eval.inception_is_weights to its path or place it in {cached.parent}")
+                  f"eval.inception_is_weights to its path or place it in torch's hub cache "
+                  f"(torch.hub.get_dir()/checkpoints, by default ~/.cache/torch/hub/checkpoints)")
 
 
 @functools.lru_cache(maxsize=2)
@@ -95,7 +97,7 @@ class ISScorer:
         try:
             probs = class_probabilities(images, self.weights, self.batch_size)
         except Exception as exc:  # a broken weights file must not lose the other metrics
-            self.reason = f"IS classifier failed to load/run from {self.weights}: {exc}"
+            self.reason = f"IS classifier failed to load/run from {self.weights.name}: {exc}"
             self.weights = None
             warn_once(self.reason)
             return {"is": None, "is_std": None, "is_note": self.reason}
