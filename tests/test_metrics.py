@@ -109,7 +109,9 @@ def test_is_of_a_toy_classifier_with_known_answer():
 
 
 def test_is_is_null_with_a_reason_without_weights(tmp_path, monkeypatch, capsys):
+    from pokegan.metrics import inception_score as isc
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(isc, "_warned", set())   # the reason (no path in it) may be printed already
     path, reason = find_is_weights(None)
     assert path is None and "inception" in reason.lower()
     assert str(tmp_path) not in reason      # recorded with the metrics: no path of this machine

@@ -73,9 +73,12 @@ def class_probabilities(images: torch.Tensor, weights: Path, batch_size: int = 5
     return np.concatenate(out)
 
 
-def warn_once(reason: str, _seen: set = set()) -> None:
-    if reason not in _seen:
-        _seen.add(reason)
+_warned: set[str] = set()      # reasons already printed by this process
+
+
+def warn_once(reason: str) -> None:
+    if reason not in _warned:
+        _warned.add(reason)
         print(f"warning: Inception Score skipped (null): {reason}", file=sys.stderr)
 
 
