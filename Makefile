@@ -17,7 +17,8 @@ test: $(STAMP)
 
 install: $(STAMP)
 
-# torch/torchvision are pinned to the builds that lie on this machine's disk (see README).
+# Exact versions of every package, torch included, come from requirements.lock (pyproject.toml
+# holds the ranges); the package itself is installed editable, without resolving again.
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip

@@ -1,6 +1,8 @@
 """DVC stage `evaluate@<variant>`: FID/KID/IS/precision/recall per checkpoint and for the final model.
 
-Writes plots/eval/<variant>.csv (one row per checkpoint) and metrics/<variant>.json.
+Writes plots/eval/<variant>.csv (one row per checkpoint), models/best/<variant>.pt (the checkpoint
+with the lowest curve KID), metrics/<variant>.json (numbers only) and
+metrics/provenance/<variant>.json (how they were computed).
 """
 import sys
 

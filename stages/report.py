@@ -1,4 +1,5 @@
-"""report stage: plots/report.md + plots/report/*.png|gif, and README's Results section.
+"""report stage: plots/report.md + plots/report/*.png|gif (its declared outputs, nothing else:
+README links to plots/report.md instead of carrying a copy).
 
 Reads what the other stages wrote (metrics/, plots/eval/, plots/train/, models/) and the real
 images; draws every variant's samples from one shared latent batch so rows are comparable.
@@ -14,7 +15,8 @@ import torch
 
 from pokegan import config
 from pokegan.report import figures
-from pokegan.report.markdown import machine_description, report_markdown, splice_readme
+from pokegan.metrics.evaluate import provenance_path
+from pokegan.report.markdown import machine_description, report_markdown
 from pokegan.report.tables import load_metrics
 from pokegan.report.training_logs import read_training_log
 
@@ -23,14 +25,15 @@ N_SIDE = 10
 
 
 def _recorded_minutes(variants) -> dict[str, float]:
-    """Training and evaluation seconds that the outputs recorded, so the README states what a
+    """Training and evaluation seconds that the outputs recorded, so the report states what a
     run really took (the data stages take ~1 min and keep no timings: their outputs must be
     byte-identical across reruns)."""
     minutes: dict[str, float] = {}
-    for kind, pattern in (("train", "plots/train/{}/run.json"), ("evaluate", "metrics/{}.json")):
+    for kind, where in (("train", lambda v: Path("plots/train") / v / "run.json"),
+                        ("evaluate", provenance_path)):
         total = 0.0
         for name in variants:
-            path = Path(pattern.format(name))
+            path = where(name)
             if path.exists():
                 total += json.loads(path.read_text()).get("seconds", 0) or 0
         minutes[kind] = total / 60
@@ -85,9 +88,6 @@ def main() -> int:
     body = report_markdown(metrics, figs, _recorded_minutes(variants), machine_description())
     from pokegan.files import write_text
     write_text("plots/report.md", "# pokegan report\n\n" + body + "\n")
-    readme = Path("README.md")
-    if readme.exists():
-        splice_readme(readme, body.replace("](report/", "](plots/report/"))
     print(f"report: {len(variants)} variants -> plots/report.md")
     return 0
 

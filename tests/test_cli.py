@@ -146,6 +146,88 @@ def test_interpolate_errors(at_repo, capsys):
     assert not Path("x.png").exists()
 
 
+def test_interpolate_latent_walk_between_seeds(at_repo, capsys):
+    import pokegan
+    assert main(["interpolate", "models/dcgan", "--seeds", "3", "17", "--steps", "5",
+                 "-o", "walk.png"]) == 0
+    assert _size("walk.png") == (5 * CELL + 2, CELL + 2)
+    assert "seeds 3 -> 17 (slerp)" in capsys.readouterr().out
+    G, _ = pokegan.load_generator("models/dcgan")
+    frames = pokegan.latent_walk(G, [3, 17, 4], steps=5)
+    assert len(frames) == 9                                          # junction drawn once
+    for i, seed in ((0, 3), (4, 17), (8, 4)):                        # the ends: `sample --seed`
+        assert torch.equal(frames[i], pokegan.sample(G, 1, seed=seed)[0])
+    assert not torch.equal(frames[1], frames[0])
+    # cdcgan: a latent walk at one type
+    assert main(["interpolate", "models/cdcgan", "--seeds", "1", "2", "--type", "fire",
+                 "--steps", "3", "-o", "cwalk.png"]) == 0
+    assert _size("cwalk.png") == (3 * CELL + 2, CELL + 2)
+
+
+def test_interpolate_type_walk(at_repo, capsys):
+    import pokegan
+    from pokegan.models.conditional import label_index
+    assert main(["interpolate", "models/cdcgan", "--types", "fire", "water", "grass",
+                 "--steps", "4", "--seed", "5", "-o", "types.png"]) == 0
+    assert _size("types.png") == (7 * CELL + 2, CELL + 2)
+    assert "types fire -> water -> grass at seed 5" in capsys.readouterr().out
+    G, meta = pokegan.load_generator("models/cdcgan")
+    frames = pokegan.type_walk(G, meta, ["fire", "water"], steps=4, seed=5)
+    for i, t in ((0, "fire"), (3, "water")):                         # the ends: `sample --type`
+        y = torch.tensor([label_index(t, meta["labels"])])
+        assert torch.equal(frames[i], pokegan.sample(G, 1, seed=5, labels=y)[0])
+
+
+def test_interpolate_walk_errors(at_repo, capsys):
+    assert main(["interpolate", "models/dcgan", "--types", "fire", "water", "-o", "x.png"]) == 1
+    assert "cdcgan" in capsys.readouterr().err
+    assert main(["interpolate", "models/cdcgan", "--seeds", "1", "2", "-o", "x.png"]) == 1
+    assert "--type" in capsys.readouterr().err
+    assert main(["interpolate", "models/dcgan", "-o", "x.png"]) == 1
+    assert "--seeds" in capsys.readouterr().err
+    assert main(["interpolate", "models/dcgan", "--seeds", "1", "-o", "x.png"]) == 1
+    assert "two points" in capsys.readouterr().err
+    assert not Path("x.png").exists()
+
+
+# --------------------------------------------------------------------------- checkpoints, API
+def test_sample_checkpoint_last_best_epoch(at_repo, capsys):
+    from pokegan.models.io import best_generator_path, load_generator, save_model
+    assert main(["sample", "models/dcgan", "-n", "4", "--checkpoint", "1", "-o", "e1.png"]) == 0
+    assert main(["sample", "models/dcgan", "-n", "4", "-o", "last.png"]) == 0
+    with Image.open("e1.png") as a, Image.open("last.png") as b:   # 1 epoch: the same weights
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert main(["sample", "models/dcgan", "--checkpoint", "7", "-o", "x.png"]) == 1
+    assert "no checkpoint of epoch 7; epochs with one: 1" in capsys.readouterr().err
+    best = best_generator_path("models/dcgan")
+    assert best == Path("models/best/dcgan.pt")
+    assert main(["sample", "models/dcgan", "--checkpoint", "best", "-o", "x.png"]) == 1
+    assert "dvc repro evaluate@dcgan" in capsys.readouterr().err
+    G, meta = load_generator("models/dcgan/checkpoints/epoch_0001.pt")
+    save_model(best, G, meta)
+    try:
+        assert main(["sample", "models/dcgan", "-n", "4", "--checkpoint", "best", "-o", "b.png"]) == 0
+    finally:
+        best.unlink()
+    assert main(["sample", "models/dcgan", "--checkpoint", "newest", "-o", "x.png"]) == 1
+    assert "best, last or an epoch number" in capsys.readouterr().err
+
+
+def test_python_api_as_in_readme(at_repo):
+    """README's notebook example, on the tiny models."""
+    from pokegan import encode, generator_file, load_encoder, load_generator, sample, save_grid_png
+    G, meta = load_generator("models/dcgan")
+    images = sample(G, 16, seed=0)
+    assert images.shape == (16, 3, S, S) and images.dtype == torch.uint8
+    save_grid_png(images, "api/grid.png")
+    assert _size("api/grid.png") == (4 * CELL + 2, 4 * CELL + 2)
+    assert generator_file("models/dcgan", "last") == Path("models/dcgan/generator.pt")
+    E, _ = load_encoder("models/aegan")
+    G_ae, _ = load_generator("models/aegan")
+    z = encode(E, images[:2])
+    assert z.shape == (2, G_ae.latent_dim) and G_ae(z).shape == (2, 3, S, S)
+
+
 def test_names_forms_and_preprocessing(repo):
     raw = repo / "data/raw"
     assert find_pokemon("Deoxys", raw).name == "Deoxys"                 # base form preferred

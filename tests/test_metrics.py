@@ -109,9 +109,12 @@ def test_is_of_a_toy_classifier_with_known_answer():
 
 
 def test_is_is_null_with_a_reason_without_weights(tmp_path, monkeypatch, capsys):
+    from pokegan.metrics import inception_score as isc
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(isc, "_warned", set())   # the reason (no path in it) may be printed already
     path, reason = find_is_weights(None)
     assert path is None and "inception" in reason.lower()
+    assert str(tmp_path) not in reason      # recorded with the metrics: no path of this machine
     path, reason = find_is_weights(str(tmp_path / "nope.pth"))
     assert path is None and "nope.pth" in reason
     out = ISScorer(None)(torch.zeros(4, 3, 32, 32, dtype=torch.uint8))
@@ -120,6 +123,58 @@ def test_is_is_null_with_a_reason_without_weights(tmp_path, monkeypatch, capsys)
 
 
 # --------------------------------------------------------------------------- precision / recall
+def _precision_recall_by_definition(real, fake, k):
+    """Kynkäänniemi et al.'s test written out (pokegan's own code before it used torch-fidelity's):
+    a point is covered by the other set when it lies within some centre's k-NN radius."""
+    x, y = torch.as_tensor(real, dtype=torch.float64), torch.as_tensor(fake, dtype=torch.float64)
+
+    def radii(f):   # k+1-th smallest distance: the point itself is at distance 0
+        return torch.cdist(f, f).kthvalue(k + 1, dim=1).values
+
+    def covered(points, centres):
+        return float((torch.cdist(points, centres) <= radii(centres)[None]).any(1).double().mean())
+
+    return covered(y, x), covered(x, y)
+
+
+@pytest.mark.parametrize("seed,k,chunk", [(0, 3, 1024), (1, 5, 7), (2, 1, 50)])
+def test_precision_recall_is_torch_fidelity_and_equals_the_definition(seed, k, chunk):
+    a, b = _features(seed)
+    b[:10] = a[:10]                   # shared points: distance-0 ties on the radius boundary
+    want = _precision_recall_by_definition(a, b, k)
+    assert 0 < want[0] < 1 and 0 < want[1] < 1, want     # a case where both shares matter
+    assert precision_recall(a, b, k=k, chunk=chunk) == want
+    assert precision_recall(b, a, k=k, chunk=chunk) == want[::-1]   # swapping sides swaps them
+
+
+def test_cli_fid_takes_generated_then_reference(tmp_path, monkeypatch, capsys):
+    """README's `pokegan fid GENERATED REFERENCE`: a generated set that is a small corner of the
+    real one has full precision and low recall — not the other way round."""
+    from fixtures.project import FakeNet
+    from pokegan.cli import main
+    from pokegan.metrics import evaluate
+    monkeypatch.setattr(evaluate, "load_feature_net", FakeNet)
+    monkeypatch.chdir(tmp_path)
+    real, _ = _features(3, n1=80)
+    corner = np.argsort(((real - real[0]) ** 2).sum(1))[:12]     # real[0] and its neighbours
+    net = FakeNet()
+    for name, feats in (("real.npz", real), ("generated.npz", real[corner])):
+        save_reference(tmp_path / name, FeatureSet(feats),
+                       reference_fingerprint("x", "f", net.sha1, net.resize, 80, 0),
+                       np.arange(len(feats)))
+    assert main(["fid", "generated.npz", "real.npz", "--json", "out.json"]) == 0
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["precision"] == 1.0 and out["recall"] < 0.5, out
+    assert out["generated"]["n"] == 12 and out["reference"]["n"] == 80
+    assert "generated: generated.npz" in capsys.readouterr().out
+
+
+def test_precision_recall_needs_more_than_k_samples():
+    a, b = _features(0)
+    with pytest.raises(ValueError, match="more than 3 generated samples"):
+        precision_recall(a, b[:3], k=3)
+
+
 def test_precision_recall_identical_sets():
     a, _ = _features(5)
     assert precision_recall(a, a.copy(), k=3) == (1.0, 1.0)

@@ -115,6 +115,13 @@ def _make_models(root: Path):
                                                   "latent_dim": 16, "image_size": 32})
 
 
+def _only_numbers(record) -> bool:
+    """True when ``record`` holds only numbers (or null), nested in dicts."""
+    if isinstance(record, dict):
+        return all(_only_numbers(v) for v in record.values())
+    return record is None or (isinstance(record, (int, float)) and not isinstance(record, bool))
+
+
 def _run_stage(script: str, *args: str) -> int:
     import runpy
     old = sys.argv
@@ -150,13 +157,33 @@ def test_reference_and_evaluate_stages_end_to_end(tmp_path, monkeypatch, capsys)
                                    "precision", "recall", "samples"]
     assert list(curve["epoch"]) == [1, 2] and list(curve["samples"]) == [10, 10]
     assert curve["is"].isna().all() and (curve["fid"] > 0).all()
-    m = json.loads((root / "metrics/tiny.json").read_text())
+    metrics_file = root / "metrics/tiny.json"
+    m = json.loads(metrics_file.read_text())
     assert m["samples"] == 14 and m["real_samples"] == 12 and m["epoch"] == 2
-    assert m["fid"] > 0 and m["is"] is None and m["is_note"]
+    assert m["fid"] > 0 and m["is"] is None
     assert 0 <= m["precision"] <= 1 and 0 <= m["recall"] <= 1
-    assert m["feature_extractor"]["sha1"] == NET_SHA1
-    assert m["best"]["epoch"] in (1, 2) and m["best"]["fid"] == curve["fid"].min()
+    best = curve.loc[curve["kid"].idxmin()]
+    assert m["best"] == {"epoch": best["epoch"], "kid": best["kid"], "fid": best["fid"]}
     assert "reused 10 curve features" in capsys.readouterr().out
+    # metrics: numbers a person compares across commits; the rest is provenance, not a metric
+    assert _only_numbers(m), m
+    prov = json.loads((root / "metrics/provenance/tiny.json").read_text())
+    assert prov["feature_extractor"]["sha1"] == NET_SHA1 and prov["is_note"] and prov["seconds"] > 0
+    assert prov["scored"] == {"final": "models/tiny/generator.pt", "best": "models/best/tiny.pt",
+                              "best_chosen_by": "lowest curve KID"}
+    for written in (metrics_file, root / "metrics/provenance/tiny.json", root / "plots/eval/tiny.csv"):
+        assert str(tmp_path) not in written.read_text(), f"{written} names a path of this machine"
+    # the best checkpoint's generator, usable on its own
+    from pokegan.metrics.evaluate import same_weights
+    from pokegan.models.io import load_generator
+    G_best, meta = load_generator(root / "models/best/tiny.pt")
+    G_ckpt, _ = load_generator(root / f"models/tiny/checkpoints/epoch_{int(best['epoch']):04d}.pt")
+    assert same_weights(G_best, G_ckpt) and meta["epoch"] == best["epoch"]
+
+    # a rerun with unchanged weights: `dvc metrics diff` has nothing to show, best.pt unchanged
+    before = {p: p.read_bytes() for p in (metrics_file, root / "models/best/tiny.pt")}
+    assert _run_stage("evaluate.py", "tiny") == 0
+    assert all(p.read_bytes() == b for p, b in before.items())
 
     # a reference computed for other prepared data is refused with a clear message
     meta = root / "data/prepared/artwork/meta.json"
@@ -185,7 +212,8 @@ def test_cli_fid_two_folders_and_errors(tmp_path, monkeypatch, capsys):
     assert main(["fid", str(a), str(b), "--json", str(out)]) == 0
     res = json.loads(out.read_text())
     assert res["fid"] > 0 and "kid" in res and res["kid_subset_size"] == 8
-    assert res["a"]["n"] == 10 and res["b"]["n"] == 8 and res["b"]["bad"] == 1
+    assert res["generated"]["n"] == 10 and res["reference"]["n"] == 8
+    assert res["reference"]["bad"] == 1
     printed = capsys.readouterr()
     assert "FID" in printed.out and "broken.png" in printed.err
 
@@ -202,13 +230,13 @@ def test_cli_fid_folder_against_reference(tmp_path, monkeypatch, capsys, net):
     ref = tmp_path / "ref.npz"
     save_reference(ref, feats, reference_fingerprint("x", "f", net.sha1, net.resize, 6, 0),
                    np.arange(6))
-    assert main(["fid", str(ref), str(a), "--json", str(tmp_path / "o.json")]) == 0
+    assert main(["fid", str(a), str(ref), "--json", str(tmp_path / "o.json")]) == 0
     res = json.loads((tmp_path / "o.json").read_text())
     assert abs(res["fid"]) < 1e-2  # PNG round trip of the same images: same features
     bad = tmp_path / "bad.npz"
     save_reference(bad, feats, reference_fingerprint("x", "f", "0" * 40, net.resize, 6, 0),
                    np.arange(6))
-    assert main(["fid", str(bad), str(a)]) == 1
+    assert main(["fid", str(a), str(bad)]) == 1
     assert "feature_net_sha1" in capsys.readouterr().err
 
 

@@ -1,5 +1,6 @@
 """The report is built from small fixture metrics; files and table numbers are checked."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -7,7 +8,7 @@ import torch
 from PIL import Image
 
 from pokegan.report import figures
-from pokegan.report.markdown import BEGIN, END, report_markdown, splice_readme
+from pokegan.report.markdown import report_markdown
 from pokegan.report.tables import load_metrics, metrics_table
 from pokegan.report.training_logs import read_training_log
 
@@ -18,11 +19,11 @@ def _metrics(tmp_path):
     (d / "dcgan_artwork.json").write_text(json.dumps({
         "fid": 312.345, "kid": 0.3012, "kid_std": 0.0042, "is": None, "precision": 0.1234,
         "recall": 0.05, "epoch": 10, "samples": 500, "real_samples": 749,
-        "best": {"epoch": 8, "fid": 301.96}}))
+        "best": {"epoch": 8, "kid": 0.29012, "fid": 301.96}}))
     (d / "aegan_artwork.json").write_text(json.dumps({
         "fid": 250.0, "kid": 0.2, "kid_std": 0.001, "is": 2.345, "precision": 0.5,
         "recall": 0.25, "epoch": 6, "samples": 500, "real_samples": 749,
-        "best": {"epoch": 6, "fid": 250.0}}))
+        "best": {"epoch": 6, "kid": 0.2, "fid": 250.0}}))
     return load_metrics(d)
 
 
@@ -34,25 +35,29 @@ def test_table_has_one_row_per_variant_with_its_numbers(tmp_path):
     assert cells[1] == "10" and cells[2] == "312.3"
     assert cells[3] == "301.2 ± 4.2"           # KID ×10³
     assert cells[4] == "—"                     # IS null is shown as missing, not 0
-    assert cells[7] == "302.0 (8)"             # best FID and its epoch
+    assert cells[7] == "8 (290.1)"             # best checkpoint by curve KID: epoch (KID ×10³)
     assert cells[8] == "500 / 749"
     assert "DCGAN819" in cells[9]
     assert [c.strip() for c in rows["aegan_artwork"].split("|")[1:-1]][4] == "2.35"
 
 
-def test_report_and_readme_splice(tmp_path):
+def test_report_body(tmp_path):
     body = report_markdown(_metrics(tmp_path), {"Curves": "report/curves.png"},
                            {"train": 12.0, "evaluate": 3.5}, "test CPU, 2 cores")
     assert "15.5 min" in body and "not directly comparable" in body
-    assert "![Curves](report/curves.png)" in body
-    readme = tmp_path / "README.md"
-    readme.write_text(f"# x\n\nbefore\n{BEGIN}\nold\n{END}\nafter\n")
-    assert splice_readme(readme, body)
-    text = readme.read_text()
-    assert "old" not in text and "before" in text and "after" in text and "312.3" in text
-    plain = tmp_path / "PLAIN.md"
-    plain.write_text("no markers")
-    assert not splice_readme(plain, body)
+    assert "![Curves](report/curves.png)" in body and "312.3" in body
+    assert "generator.pt" in body and "--checkpoint best" in body   # which checkpoint rows score
+
+
+def test_report_stage_writes_only_its_declared_outputs():
+    """The stage once spliced its table into README.md, an output it did not declare."""
+    import yaml
+    root = Path(__file__).resolve().parents[1]
+    stage = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["report"]
+    declared = {next(iter(o)) if isinstance(o, dict) else o for o in stage["outs"]}
+    assert declared == {"plots/report.md", "plots/report"}
+    code = (root / "stages/report.py").read_text().split('"""', 2)[2]   # after the docstring
+    assert "README" not in code, "stages/report.py writes README.md"
 
 
 def test_figures_are_written(tmp_path):

@@ -1,6 +1,7 @@
 """Training steps, the loop, checkpoints and resume, in-process on tiny synthetic data."""
 import dataclasses
 import json
+import shutil
 
 import pytest
 import torch
@@ -79,6 +80,12 @@ def test_device_and_precision():
 
 
 # ------------------------------------------------------------------------ the loop
+def _step_images(run) -> list[str]:
+    """The per-epoch sample grids DVCLive logged (plots/images/samples/<epoch>.jpg)."""
+    folder = run / "plots" / "plots" / "images" / "samples"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
 def test_loop_outputs_and_determinism(tmp_path, images):
     info = run_tiny(tmp_path / "a", images)
     m = tmp_path / "a" / "models"
@@ -90,6 +97,7 @@ def test_loop_outputs_and_determinism(tmp_path, images):
     assert saved["data_fingerprint"] == "data-v1" and "torch" in saved["versions"]
     tsv = (tmp_path / "a" / "plots" / "plots" / "metrics" / "d_real.tsv").read_text().split()
     assert tsv[:2] == ["step", "d_real"] and len(tsv) == 2 + 2 * 3
+    assert _step_images(tmp_path / "a") == ["1.jpg", "2.jpg", "3.jpg"]   # DVCLive's slider pattern
     ckpt = torch.load(m / "checkpoints" / "epoch_0002.pt", weights_only=True)
     assert {"models", "train", "history", "fingerprint", "epoch", "images_seen"} <= set(ckpt)
     assert {"torch", "python", "numpy", "generators"} <= set(ckpt["train"]["rng"])
@@ -131,8 +139,10 @@ def test_other_settings_are_ignored_and_more_epochs_resume(tmp_path, images):
     assert any("another run's: params changed (lr 0.001 -> 0.0002)" in m for m in logs), logs
     assert not any("resuming" in m for m in logs)
     logs.clear()
+    shutil.rmtree(run / "plots")                  # as `dvc exp run` restores outputs
     run_tiny(run, images, TINY, logs=logs)                                    # 2 -> 3 epochs
     assert any("resuming from epoch 2" in m for m in logs), logs
+    assert _step_images(run) == ["1.jpg", "2.jpg", "3.jpg"]   # earlier epochs replayed
     run_tiny(tmp_path / "ref", images, TINY)
     assert same_state(_g_state(run / "models"), _g_state(tmp_path / "ref" / "models"))
 

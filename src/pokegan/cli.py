@@ -2,6 +2,9 @@
 
     pokegan sample models/dcgan_artwork -n 64 -o grid.png
     pokegan sample models/cdcgan_artwork --type water -o water.png
+    pokegan sample models/dcgan_artwork --checkpoint best -o best.png
+    pokegan interpolate models/dcgan_artwork --seeds 3 17 --steps 8 -o walk.png
+    pokegan interpolate models/cdcgan_artwork --types fire water grass -o types.png
     pokegan interpolate models/aegan_artwork bulbasaur charmander --steps 8 -o strip.png
     pokegan reconstruct models/aegan_artwork -n 8 -o recon.png
     pokegan info models/aegan_artwork
@@ -21,14 +24,13 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit code 1."""
 
 
-def _generator_path(model: str, name: str = "generator.pt") -> Path:
-    path = Path(model)
-    if path.is_dir():
-        path = path / name
-    if not path.exists():
-        hint = " (train it with `dvc repro train@<variant>` or `make run`)" if "models" in str(path) else ""
-        raise CliError(f"no trained model at {path}{hint}")
-    return path
+def _load_generator(model: str, checkpoint: str = "last"):
+    """(G, meta) of a model folder's last / best / epoch-N generator, or a one-line error."""
+    from pokegan.models.io import ModelFileError, generator_file, load_generator
+    try:
+        return load_generator(generator_file(model, checkpoint))
+    except ModelFileError as exc:
+        raise CliError(str(exc)) from None
 
 
 def truncated_latents(n: int, dim: int, seed: int, truncation: float | None = None):
@@ -73,20 +75,18 @@ def _write_per_image(images, out: Path) -> None:
 
 def cmd_sample(args) -> int:
     from pokegan.config import MAX_SAMPLES
-    from pokegan.models.io import load_generator, sample, save_grid_png
+    from pokegan.generate import GenerateError, type_labels
+    from pokegan.models.io import sample, save_grid_png
 
     if not 1 <= args.n <= MAX_SAMPLES:
         raise CliError(f"-n must be between 1 and {MAX_SAMPLES}, got {args.n}")
     out = Path(args.output)
     if args.per_image:       # before the model is loaded and any sample drawn
         _check_per_image_target(out, args.overwrite)
-    from pokegan.generate import GenerateError, type_labels
-    from pokegan.models.io import ModelFileError
-
+    G, meta = _load_generator(args.model, args.checkpoint)
     try:
-        G, meta = load_generator(_generator_path(args.model))
         labels = type_labels(G, meta, args.type, args.n) if args.type is not None else None
-    except (ModelFileError, GenerateError) as exc:
+    except GenerateError as exc:
         raise CliError(str(exc)) from None
     z = truncated_latents(args.n, meta["latent_dim"], args.seed, args.truncation)
     images = sample(G, args.n, seed=args.seed, latents=z, labels=labels)
@@ -101,16 +101,37 @@ def cmd_sample(args) -> int:
 
 
 def cmd_interpolate(args) -> int:
-    from pokegan.generate import GenerateError, interpolation_strip
+    from pokegan.generate import (GenerateError, interpolation_strip, latent_walk, type_labels,
+                                  type_walk)
     from pokegan.models.io import save_grid_png
 
+    walks = [w for w, given in (("--seeds", args.seeds), ("--types", args.types),
+                                ("NAME", args.names)) if given]
+    if len(walks) != 1:
+        raise CliError("give one of: --seeds S1 S2 ... (any model), --types T1 T2 ... "
+                       "(cdcgan) or two or more Pokémon NAMEs (aegan)"
+                       + (f"; got {' and '.join(walks)}" if walks else ""))
     try:
-        images, found = interpolation_strip(args.model, args.names, args.steps, args.raw, args.dataset)
+        if args.names:
+            images, found = interpolation_strip(args.model, args.names, args.steps, args.raw,
+                                                args.dataset)
+            what = f"{' -> '.join(f.name for f in found)} in {len(images) - 2} decoded steps"
+        elif args.seeds:
+            G, meta = _load_generator(args.model)
+            labels = type_labels(G, meta, args.type, 1) if args.type is not None else None
+            if labels is None and getattr(G, "num_classes", None):
+                raise GenerateError(f"{args.model} is type-conditional: give --type for the "
+                                    "latent walk, or walk between types with --types")
+            images = latent_walk(G, args.seeds, args.steps, labels)
+            what = f"seeds {' -> '.join(map(str, args.seeds))} (slerp) in {len(images)} steps"
+        else:
+            G, meta = _load_generator(args.model)
+            images = type_walk(G, meta, args.types, args.steps, args.seed)
+            what = f"types {' -> '.join(args.types)} at seed {args.seed} in {len(images)} steps"
     except GenerateError as exc:
         raise CliError(str(exc)) from None
     out = save_grid_png(images, args.output, nrow=len(images))
-    print(f"wrote {out}: {' -> '.join(f.name for f in found)} in {len(images) - 2} decoded steps "
-          "between the two originals")
+    print(f"wrote {out}: {what}")
     return 0
 
 
@@ -174,17 +195,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--type", default=None, metavar="TYPE",
                    help="type-conditional (cdcgan) models only: draw every sample as this type "
                         "(e.g. water); default: types drawn uniformly from --seed")
+    p.add_argument("--checkpoint", default="last", metavar="WHICH",
+                   help="last (generator.pt, the last epoch; default), best (the checkpoint with "
+                        "the lowest curve KID, models/best/<variant>.pt, written by evaluate) or "
+                        "an epoch number with a checkpoint")
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("interpolate", help="AEGAN: morph one Pokémon into another through the latent space",
-                       description="Encode the named Pokémon's images (from data/raw, preprocessed "
-                                   "like the training data) with the AEGAN encoder and decode the "
-                                   "straight line between their latents. Writes one row: the first "
-                                   "original, the decoded steps, the last original.")
-    p.add_argument("model", help="AEGAN model folder (models/<variant>)")
-    p.add_argument("names", nargs="+", metavar="NAME",
-                   help="two or more Pokémon (species, form or id: bulbasaur, deoxys-attack, 25)")
-    p.add_argument("--steps", type=int, default=8, help="decoded images per segment, ends included "
+    p = sub.add_parser("interpolate", help="a walk through the latent space, as one row of images",
+                       description="One row of images along a path through the latent space. "
+                                   "--seeds: any model, spherical interpolation (slerp) between the "
+                                   "latents of the seeds (each the first sample of `pokegan sample "
+                                   "--seed S`). --types: the type-conditional model at one latent "
+                                   "(--seed), its type moving from one to the next. NAMEs: the "
+                                   "AEGAN encodes the named Pokémon's images (from data/raw, "
+                                   "preprocessed like the training data) and decodes the straight "
+                                   "line between their latents; the row starts and ends with the "
+                                   "originals.")
+    p.add_argument("model", help="model folder (models/<variant>)")
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="AEGAN: two or more Pokémon (species, form or id: bulbasaur, deoxys-attack, 25)")
+    p.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                   help="latent walk between these seeds (two or more), e.g. --seeds 3 17")
+    p.add_argument("--types", nargs="+", metavar="TYPE",
+                   help="cdcgan: walk between these types at the latent of --seed, e.g. --types fire water")
+    p.add_argument("--type", default=None, metavar="TYPE",
+                   help="cdcgan with --seeds: the type of every frame")
+    p.add_argument("--seed", type=int, default=0, help="latent of a --types walk (default 0)")
+    p.add_argument("--steps", type=int, default=8, help="images per segment, ends included "
                                                          "(default 8)")
     p.add_argument("-o", "--output", default="interpolation.png", help="PNG (default interpolation.png)")
     p.add_argument("--raw", default="data/raw", help="raw data folder (default data/raw)")
@@ -209,13 +246,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("fid", help="FID/KID between two image folders, or a folder and a reference",
-                       description="FID, KID, precision and recall between two folders of images, "
-                                   "or a folder and a reference .npz (data/reference/<dataset>.npz), "
-                                   "on the pinned Inception network. Uses params.yaml's eval section "
-                                   "when run in the repository.")
-    p.add_argument("a", help="folder of images or reference .npz (the real side)")
-    p.add_argument("b", help="folder of images or reference .npz")
+    p = sub.add_parser("fid", help="FID/KID/precision/recall of generated images against a reference",
+                       description="FID, KID, precision and recall of GENERATED against REFERENCE, "
+                                   "each a folder of images or a reference .npz "
+                                   "(data/reference/<dataset>.npz), on the pinned Inception network. "
+                                   "Precision: the share of GENERATED that lies in REFERENCE's "
+                                   "manifold; recall: the share of REFERENCE covered by GENERATED. "
+                                   "Uses params.yaml's eval section when run in the repository.")
+    p.add_argument("generated", metavar="GENERATED",
+                   help="the images under test: folder of images or reference .npz")
+    p.add_argument("reference", metavar="REFERENCE",
+                   help="the real images: folder or reference .npz (e.g. data/reference/artwork.npz)")
     p.add_argument("--json", metavar="OUT", help="also write the scores as JSON to OUT")
     p.set_defaults(func=cmd_fid)
     return parser
@@ -223,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_fid(args) -> int:
     from pokegan.metrics.evaluate import fid_command
-    return fid_command(args.a, args.b, args.json)
+    return fid_command(args.generated, args.reference, args.json)
 
 
 def main(argv: list[str] | None = None) -> int:

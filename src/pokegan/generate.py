@@ -1,5 +1,11 @@
 """What `pokegan interpolate / reconstruct / sample --type` do with a trained model.
 
+* :func:`latent_walk` — any generator: spherical interpolation (slerp) between the latents of
+  seeds (each seed's latent is the one ``pokegan sample --seed S -n 1`` draws).
+* :func:`type_walk` — the conditional model: one latent, its type embedding moved from one
+  type to the next.
+* :func:`encode` — AEGAN: images → latents with the encoder E.
+
 * :func:`find_pokemon` — a name ('bulbasaur', 'Deoxys-Attack', 'unown-b', '25') → its image in
   ``data/raw/<dataset>/`` (case- and punctuation-insensitive; unknown names get the closest ones).
 * :func:`load_raw` — that image preprocessed exactly like the prepared data (the augment stage's
@@ -28,25 +34,17 @@ class GenerateError(ValueError):
 
 
 # --------------------------------------------------------------------------- models
-def _model_file(model: str | Path, name: str) -> Path:
-    path = Path(model)
-    if path.is_dir():
-        path = path / name
-    if not path.exists():
-        raise GenerateError(f"no trained model at {path}")
-    return path
-
-
 def load_aegan(model: str | Path, what: str = "this command") -> tuple[nn.Module, nn.Module, dict]:
     """(G, E, meta) of an AEGAN model folder; a clear error for any other kind of model."""
-    from pokegan.models.io import ModelFileError, check_pair, check_run, load_encoder, load_generator
+    from pokegan.models.io import (ModelFileError, check_pair, check_run, generator_file,
+                                   load_encoder, load_generator)
 
     folder = Path(model)
     if not folder.is_dir():
         raise GenerateError(f"no model folder at {folder}" if not folder.exists() else
                             f"{folder}: give the model folder (models/<variant>), not a file")
     try:
-        G, meta = load_generator(_model_file(folder, "generator.pt"))
+        G, meta = load_generator(generator_file(folder))
         if not (folder / "encoder.pt").is_file():
             raise GenerateError(f"{folder} is a {meta.get('model', 'non-AEGAN')} model without an "
                                 f"encoder; {what} needs an AEGAN model (e.g. models/aegan_artwork)")
@@ -145,9 +143,79 @@ def load_raw(path: str | Path, image_size: int, dataset: str = "artwork") -> tor
     return torch.from_numpy(np.asarray(small.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1).copy())
 
 
+# --------------------------------------------------------------------------- walks
+def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    return (1 - t) * a + t * b
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation between vectors ``a`` and ``b`` at fractions ``t`` (T×1): Gaussian
+    latents live near a sphere, and the straight line between two cuts through its low-density
+    inside (Shoemake 1985; White 2016 for GANs). Nearly parallel vectors fall back to lerp."""
+    cos = torch.dot(a, b) / (a.norm() * b.norm()).clamp_min(1e-12)
+    omega = torch.arccos(cos.clamp(-1.0, 1.0))
+    if omega.abs() < 1e-4:
+        return lerp(a, b, t)
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+def walk(points: torch.Tensor, steps: int, mix=lerp) -> torch.Tensor:
+    """``steps`` points per segment between consecutive rows of ``points`` (both ends included,
+    junctions once), each segment mixed by ``mix(a, b, t)``."""
+    if steps < 2:
+        raise GenerateError(f"--steps must be >= 2, got {steps}")
+    if len(points) < 2:
+        raise GenerateError("a walk needs at least two points (seeds, types or Pokémon)")
+    t = torch.linspace(0, 1, steps)[:, None]
+    return torch.cat([points[:1]] + [mix(a, b, t)[1:] for a, b in zip(points, points[1:])])
+
+
+def seed_latents(seeds: list[int], latent_dim: int) -> torch.Tensor:
+    """One latent per seed: the first one ``pokegan sample --seed S`` draws."""
+    return torch.cat([torch.randn(1, latent_dim, generator=torch.Generator().manual_seed(s))
+                      for s in seeds])
+
+
+@torch.no_grad()
+def latent_walk(G: nn.Module, seeds: list[int], steps: int = 8,
+                labels: torch.Tensor | None = None) -> torch.Tensor:
+    """uint8 frames of G along the slerp path between the seeds' latents (``steps`` per
+    segment); a conditional G draws every frame as ``labels[0]``'s type."""
+    from pokegan.models.io import sample
+
+    z = walk(seed_latents(seeds, G.latent_dim), steps, slerp)
+    y = labels[:1].expand(len(z)) if labels is not None else None
+    return sample(G, len(z), seed=0, latents=z, labels=y)
+
+
+@torch.no_grad()
+def type_walk(G: nn.Module, meta: dict, types: list[str], steps: int = 8,
+              seed: int = 0) -> torch.Tensor:
+    """uint8 frames of a conditional G at one latent (``seed``'s) while its type embedding moves
+    linearly from each type to the next."""
+    from pokegan.models.io import to_uint8
+
+    index = torch.cat([type_labels(G, meta, t, 1) for t in types])
+    e = walk(G.embed.weight[index], steps)
+    z = seed_latents([seed], G.latent_dim).expand(len(e), -1)
+    was = G.training
+    G.eval()
+    try:
+        return to_uint8(G.from_embedding(z, e))
+    finally:
+        G.train(was)
+
+
 # --------------------------------------------------------------------------- AEGAN
 def _to_float(x: torch.Tensor) -> torch.Tensor:
     return x.float().div(127.5).sub(1.0)
+
+
+@torch.no_grad()
+def encode(E: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """AEGAN: the latents E(x) of uint8 N×3×S×S images (what G(E(x)) reconstructs from);
+    E as :func:`pokegan.models.io.load_encoder` returns it (eval mode)."""
+    return E(_to_float(images))
 
 
 @torch.no_grad()
@@ -156,14 +224,7 @@ def interpolate(G: nn.Module, E: nn.Module, images: torch.Tensor, steps: int) ->
     ``steps`` frames per segment including both ends (junctions not repeated), uint8."""
     from pokegan.models.io import to_uint8
 
-    if steps < 2:
-        raise GenerateError(f"--steps must be >= 2, got {steps}")
-    z = E(_to_float(images))
-    t = torch.linspace(0, 1, steps)[:, None]
-    path = [z[0:1]]
-    for a, b in zip(z, z[1:]):
-        path.append(((1 - t) * a + t * b)[1:])
-    return to_uint8(G(torch.cat(path)))
+    return to_uint8(G(walk(encode(E, images), steps)))
 
 
 def interpolation_strip(model: str | Path, names: list[str], steps: int = 8,
@@ -199,6 +260,5 @@ def reconstruction_grid(model: str | Path, n: int = 8, seed: int = 0,
         raise GenerateError(f"{prepared_root}/{dataset} holds {real.shape[-1]} px images but the "
                             f"model makes {meta['image_size']} px ones")
     pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:n]
-    x = _to_float(real[pick])
-    rec = G(E(x))
-    return torch.cat([real[pick], to_uint8(rec)]), float((rec.float() - x).abs().mean())
+    rec = G(encode(E, real[pick]))
+    return torch.cat([real[pick], to_uint8(rec)]), float((rec.float() - _to_float(real[pick])).abs().mean())

@@ -8,13 +8,20 @@
   samples (``plots/eval/<variant>.csv``) and the final generator on ``eval.samples`` samples
   (``metrics/<variant>.json``); the same seeded latents everywhere, so the curve compares
   checkpoints on identical inputs and the final reuses the last curve point's features when the
-  final generator is that checkpoint.
+  final generator is that checkpoint. The checkpoint with the lowest curve KID is saved as
+  ``models/best/<variant>.pt``.
+
+``metrics/<variant>.json`` holds only numbers a person compares across commits (so
+``dvc metrics diff`` after a rerun with unchanged weights prints nothing); how they were computed
+(feature network, library versions, seconds, notes) goes to ``metrics/provenance/<variant>.json``,
+an ordinary output that is not a DVC metric.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -33,6 +40,7 @@ from pokegan.metrics.inception_score import ISScorer
 from pokegan.metrics.kid import kid
 from pokegan.metrics.precision_recall import precision_recall
 
+PROVENANCE_DIR = "provenance"   # under the metrics folder: metrics/provenance/<variant>.json
 CURVE_COLUMNS = ["epoch", "images_seen", "fid", "kid", "kid_std", "is", "precision", "recall",
                  "samples"]
 
@@ -139,10 +147,35 @@ class _Scored:
     feats: FeatureSet
     row: dict
     generator: torch.nn.Module
+    meta: dict
 
 
 def _nan_to_none(x):
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+
+
+def provenance_path(name: str, metrics_root: str | Path = "metrics") -> Path:
+    """Where how ``metrics/<name>.json`` was computed is recorded (not a DVC metric)."""
+    return Path(metrics_root) / PROVENANCE_DIR / f"{name}.json"
+
+
+def _shown(path: Path, models_root: str | Path) -> str:
+    """``path`` as the repository names it (models/...), never this machine's absolute path."""
+    return Path(os.path.relpath(path, Path(models_root).parent)).as_posix()
+
+
+def _best_by_kid(scored: list[_Scored]) -> _Scored | None:
+    """The checkpoint with the lowest curve KID (the unbiased small-sample metric); the
+    earliest one on a tie."""
+    return min(scored, key=lambda s: (s.row["kid"], s.row["epoch"])) if scored else None
+
+
+def _save_best(best: _Scored, path: Path) -> None:
+    """The best checkpoint's generator as a plain generator file (what ``load_generator``
+    reads, byte-reproducible, like generator.pt), so it can be used without the checkpoint."""
+    from pokegan.models.io import save_model
+    meta = {k: v for k, v in best.meta.items() if k != "path"}   # load_generator sets it again
+    save_model(path, best.generator, {**meta, "chosen_by": "curve kid"})
 
 
 # --------------------------------------------------------------------------- conditional models
@@ -185,12 +218,15 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
                      prepared_root: str | Path = "data/prepared",
                      metrics_root: str | Path = "metrics", plots_root: str | Path = "plots/eval",
                      net: FeatureNet | None = None, log=print) -> dict:
-    """Score every checkpoint and the final generator of ``name``; write CSV + JSON atomically."""
+    """Score every checkpoint and the final generator of ``name``; write the curve CSV, the
+    best checkpoint's generator, the metrics JSON and its provenance, each atomically. Returns
+    the metrics."""
     import pandas as pd
     from tqdm import tqdm
 
     from pokegan.models.conditional import empirical_labels, is_conditional
-    from pokegan.models.io import check_run, list_checkpoints, load_generator, sample
+    from pokegan.models.io import (best_generator_path, check_run, list_checkpoints, load_generator,
+                                   sample)
 
     started = time.perf_counter()
     variant = cfg.variant(name)
@@ -226,7 +262,7 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
         feats = FeatureSet(np.concatenate([reuse.features, new]) if reuse is not None else new)
         return feats, {**score(real, feats, ev, seed), **is_scorer(images)}
 
-    rows, last = [], None
+    rows, last, best = [], None, None
     checkpoints = list_checkpoints(model_dir)
     for epoch, path in tqdm(checkpoints, desc=f"{name} checkpoints", unit="ckpt"):
         G, meta = load_generator(path, map_location="cpu")
@@ -235,7 +271,8 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
         feats, s = run(G, latents, None, f"{name} epoch {epoch}")
         row = {"epoch": int(epoch), "images_seen": meta.get("images_seen"), **s}
         rows.append(row)
-        last = _Scored(feats, row, G)
+        last = _Scored(feats, row, G, meta)
+        best = _best_by_kid([b for b in (best, last) if b is not None])
         log(f"{name} epoch {epoch}: FID {s['fid']:.1f}  KID {s['kid']:.4f}±{s['kid_std']:.4f}  "
             f"P {s['precision']:.3f} R {s['recall']:.3f}  ({s['samples']} samples)")
 
@@ -251,40 +288,58 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
                          columns=CURVE_COLUMNS)
     with atomic_path(Path(plots_root) / f"{name}.csv") as tmp:
         curve.to_csv(tmp, index=False)
-    best = min(rows, key=lambda r: r["fid"]) if rows else None
+    best_path = best_generator_path(model_dir)
+    if best is not None:
+        _save_best(best, best_path)
+    else:       # no checkpoints: nothing to choose from, and no stale choice may survive
+        best_path.unlink(missing_ok=True)
     result = {
         "fid": s["fid"], "kid": s["kid"], "kid_std": s["kid_std"],
         "kid_subset_size": s["kid_subset_size"],
-        "is": s["is"], "is_std": s["is_std"], "is_note": s["is_note"],
+        "is": s["is"], "is_std": s["is_std"],
         "precision": s["precision"], "recall": s["recall"],
         "epoch": final_epoch, "images_seen": meta.get("images_seen"),
         "samples": s["samples"], "real_samples": real.n,
-        "feature_extractor": {"name": net.name, "sha1": net.sha1},
-        # how the weights were computed: bf16 and fp32 runs differ (README: Precision per CPU)
-        "training": {k: meta.get(k) for k in ("device", "precision", "fingerprint")},
-        "best": {"epoch": best["epoch"], "fid": best["fid"]} if best else None,
+        "best": {"epoch": best.row["epoch"], "kid": best.row["kid"], "fid": best.row["fid"]}
+        if best else None,
     }
+    provenance = {
+        "scored": {"final": _shown(final_path, models_root),
+                   "best": _shown(best_path, models_root) if best else None,
+                   "best_chosen_by": "lowest curve KID"},
+        "feature_extractor": net.info(),
+        "precision_of_features": "fp32",
+        # how the weights were computed: bf16 and fp32 runs differ (README: Precision per CPU class)
+        "training": {k: meta.get(k) for k in ("device", "precision", "fingerprint")},
+        "library_versions": library_versions(),
+    }
+    if s["is_note"]:
+        provenance["is_note"] = s["is_note"]
     if vocab:
         real_types = reference_types(ref, variant.dataset, prepared_root)
         if real_types is None:
-            result["kid_per_type_note"] = ("per-image types of the reference unknown (no rows in "
-                                           f"{ref.path} or no {prepared_root}/{variant.dataset}/index.csv)")
+            provenance["kid_per_type_note"] = (
+                f"per-image types of the reference unknown (no rows in {ref.path.name} or no "
+                f"index.csv for dataset {variant.dataset} under the prepared data)")
         else:
             fake_types = np.array(vocab)[labels_for(len(latents)).numpy()]
             result["kid_per_type"], result["kid_per_type_samples"] = kid_per_type(
                 real, real_types, final_feats, fake_types, ev, seed)
             log(f"{name} KID per type: " + ", ".join(
                 f"{t} {k:.4f}" for t, k in result["kid_per_type"].items()))
-    result["seconds"] = round(time.perf_counter() - started, 1)
     write_json(Path(metrics_root) / f"{name}.json", result)
+    provenance["seconds"] = round(time.perf_counter() - started, 1)
+    write_json(provenance_path(name, metrics_root), provenance)
     log(f"{name} final (epoch {final_epoch}): FID {s['fid']:.1f}  KID {s['kid']:.4f}  "
         f"on {s['samples']} samples vs {real.n} real"
         + (f" (reused {reuse.n} curve features)" if reuse is not None else ""))
     return result
 
 
-def fid_command(a: str, b: str, json_out: str | None = None) -> int:
-    """`pokegan fid A B [--json OUT]`: print FID/KID (+ P/R); exit 0, or 1 with an error line.
+def fid_command(generated: str, reference: str, json_out: str | None = None) -> int:
+    """`pokegan fid GENERATED REFERENCE [--json OUT]`: print FID/KID (+ P/R); exit 0, or 1 with
+    an error line. Precision is the share of GENERATED inside REFERENCE's manifold, recall the
+    share of REFERENCE inside GENERATED's.
 
     Uses params.yaml's ``eval`` section and ``seed`` when run where one exists, else defaults.
     """
@@ -293,7 +348,7 @@ def fid_command(a: str, b: str, json_out: str | None = None) -> int:
         cfg = config.load() if config.PARAMS_FILE.is_file() else None
         ev = cfg.eval if cfg else EvalConfig()
         max_pixels = cfg.data.max_pixels if cfg else config.DataConfig().max_pixels
-        out = compare(a, b, ev, cfg.seed if cfg else 0, max_pixels,
+        out = compare(generated, reference, ev, cfg.seed if cfg else 0, max_pixels,
                       log=lambda m: print(m, file=sys.stderr))
     except (config.ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"pokegan fid: error: {exc}", file=sys.stderr)
@@ -302,7 +357,7 @@ def fid_command(a: str, b: str, json_out: str | None = None) -> int:
     print(f"KID        {out['kid']:.5f} ± {out['kid_std']:.5f} (subsets of {out['kid_subset_size']})")
     if out["precision"] is not None:
         print(f"precision  {out['precision']:.3f}   recall {out['recall']:.3f}")
-    for side in ("a", "b"):
+    for side in ("generated", "reference"):
         s = out[side]
         print(f"{side}: {s['path']} ({s['kind']}, {s['n']} images"
               + (f", {s['bad']} unusable skipped" if s["bad"] else "") + ")")
@@ -374,19 +429,20 @@ def load_source(spec: str | Path, net: FeatureNet, batch_size: int, max_pixels: 
     raise ValueError(f"{path}: expected a folder of images or a reference .npz")
 
 
-def compare(a: str | Path, b: str | Path, ev: EvalConfig, seed: int = 0,
+def compare(generated: str | Path, reference: str | Path, ev: EvalConfig, seed: int = 0,
             max_pixels: int = 40_000_000, net: FeatureNet | None = None, log=print) -> dict:
-    """FID, KID, precision and recall between two folders / reference files (``a`` = real side)."""
-    for p in (a, b):  # fail before loading the network or featurising the other side
+    """FID, KID, precision and recall of ``generated`` against ``reference`` (each a folder of
+    images or a reference .npz); precision asks how much of ``generated`` looks real."""
+    for p in (generated, reference):  # fail before loading the network or featurising a side
         if not Path(p).exists():
             raise FileNotFoundError(f"{p}: no such folder or reference file")
     net = net or load_feature_net()
-    sa = load_source(a, net, ev.batch_size, max_pixels, log)
-    sb = load_source(b, net, ev.batch_size, max_pixels, log)
-    s = score(sa.feats, sb.feats, ev, seed)
+    fake = load_source(generated, net, ev.batch_size, max_pixels, log)
+    real = load_source(reference, net, ev.batch_size, max_pixels, log)
+    s = score(real.feats, fake.feats, ev, seed)
     return {"fid": s["fid"], "kid": s["kid"], "kid_std": s["kid_std"],
             "kid_subset_size": s["kid_subset_size"], "precision": s["precision"],
             "recall": s["recall"],
-            "a": {"path": sa.label, "kind": sa.kind, "n": sa.feats.n, "bad": sa.bad},
-            "b": {"path": sb.label, "kind": sb.kind, "n": sb.feats.n, "bad": sb.bad},
+            **{side: {"path": src.label, "kind": src.kind, "n": src.feats.n, "bad": src.bad}
+               for side, src in (("generated", fake), ("reference", real))},
             "feature_extractor": {"name": net.name, "sha1": net.sha1, "resize": net.resize}}

@@ -47,9 +47,11 @@ def find_is_weights(configured: str | None = None) -> tuple[Path | None, str]:
     cached = Path(torch.hub.get_dir()) / "checkpoints" / IS_WEIGHTS_FILE
     if cached.is_file():
         return cached, ""
+    # the reason is recorded with the metrics: it names no path of this machine
     return None, (f"IS needs the full Inception classifier (torch-fidelity inception-v3-compat, "
                   f"{IS_WEIGHTS_FILE}), which is not available offline; set "
-                  f"eval.inception_is_weights to its path or place it in {cached.parent}")
+                  f"eval.inception_is_weights to its path or place it in torch's hub cache "
+                  f"(torch.hub.get_dir()/checkpoints, by default ~/.cache/torch/hub/checkpoints)")
 
 
 @functools.lru_cache(maxsize=2)
@@ -71,9 +73,12 @@ def class_probabilities(images: torch.Tensor, weights: Path, batch_size: int = 5
     return np.concatenate(out)
 
 
-def warn_once(reason: str, _seen: set = set()) -> None:
-    if reason not in _seen:
-        _seen.add(reason)
+_warned: set[str] = set()      # reasons already printed by this process
+
+
+def warn_once(reason: str) -> None:
+    if reason not in _warned:
+        _warned.add(reason)
         print(f"warning: Inception Score skipped (null): {reason}", file=sys.stderr)
 
 
@@ -95,7 +100,7 @@ class ISScorer:
         try:
             probs = class_probabilities(images, self.weights, self.batch_size)
         except Exception as exc:  # a broken weights file must not lose the other metrics
-            self.reason = f"IS classifier failed to load/run from {self.weights}: {exc}"
+            self.reason = f"IS classifier failed to load/run from {self.weights.name}: {exc}"
             self.weights = None
             warn_once(self.reason)
             return {"is": None, "is_std": None, "is_note": self.reason}

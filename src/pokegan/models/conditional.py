@@ -37,7 +37,12 @@ class ConditionalGenerator(nn.Module):
         self.body = Generator(latent_dim + embed_dim, image_size, kernel_size, upsample)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.body(torch.cat([z.flatten(1), self.embed(y).to(z.dtype)], dim=1))
+        return self.from_embedding(z, self.embed(y))
+
+    def from_embedding(self, z: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        """G for type embeddings ``e`` (N×embed_dim), e.g. a mix of two types' rows of
+        ``embed.weight`` (``pokegan interpolate --types``)."""
+        return self.body(torch.cat([z.flatten(1), e.to(z.dtype)], dim=1))
 
 
 class ProjectionDiscriminator(nn.Module):

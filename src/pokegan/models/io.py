@@ -7,6 +7,12 @@ Files hold only tensors and plain data (``torch.load(weights_only=True)`` reads 
 * ``models/<variant>/checkpoints/epoch_XXXX.pt``: ``{"format": "pokegan-checkpoint",
   "models": {role: {"class", "kwargs", "state_dict"}}, "meta", "epoch", ...}`` (see
   :mod:`pokegan.training.checkpoint` for the training state it also carries).
+* ``models/best/<variant>.pt``: the generator of the checkpoint with the lowest curve KID, in
+  generator.pt's format (written by the evaluate stage; its meta adds ``chosen_by``).
+
+``generator.pt`` is always the *last* epoch's generator (the weight average with ``ema``), the
+one ``metrics/<variant>.json`` scores; :func:`generator_file` picks ``last``, ``best`` or an
+epoch.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ FINAL_FILES = {"G": "generator.pt", "E": "encoder.pt"}   # a run's final network
 MODEL_FORMAT = "pokegan-model"
 CHECKPOINT_FORMAT = "pokegan-checkpoint"
 _CKPT_RE = re.compile(r"^epoch_(\d+)\.pt$")
+BEST_DIR = "best"       # models/best/<variant>.pt (beside the variants' own folders)
 
 
 class ModelFileError(RuntimeError):
@@ -196,12 +203,56 @@ def list_checkpoints(model_dir) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+def best_generator_path(model_dir) -> Path:
+    """``models/best/<variant>.pt`` for ``models/<variant>``: outside the variant's folder, which
+    is the train stage's output (DVC outputs may not overlap)."""
+    model_dir = Path(model_dir)
+    return model_dir.parent / BEST_DIR / f"{model_dir.name}.pt"
+
+
+def generator_file(model, checkpoint: str | int = "last") -> Path:
+    """The generator file of a model folder: ``last`` = generator.pt (the last epoch), ``best`` =
+    the evaluate stage's choice (lowest curve KID), an epoch number = that checkpoint. A file
+    given as ``model`` is returned as is (with ``last``). Raises :class:`ModelFileNotFound`
+    saying what to run when the file is missing."""
+    path = Path(model)
+    which = str(checkpoint).strip().lower()
+    if path.is_file() and which == "last":
+        return path
+    if not path.is_dir():
+        raise ModelFileNotFound(f"no trained model at {path} (train it with "
+                                "`dvc repro train@<variant>` or `make run`)")
+    if which == "last":
+        found, hint = path / "generator.pt", f"`dvc repro train@{path.name}`"
+    elif which == "best":
+        found, hint = best_generator_path(path), f"`dvc repro evaluate@{path.name}`"
+    elif which.isdigit():
+        by_epoch = dict(list_checkpoints(path))
+        if int(which) not in by_epoch:
+            raise ModelFileNotFound(f"{path}: no checkpoint of epoch {int(which)}; epochs with "
+                                    f"one: {', '.join(map(str, by_epoch)) or 'none'}")
+        return by_epoch[int(which)]
+    else:
+        raise ModelFileError(f"checkpoint {checkpoint!r}: expected best, last or an epoch number")
+    if not found.is_file():
+        raise ModelFileNotFound(f"{found}: not found; run {hint}")
+    return found
+
+
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
     """[-1, 1] floats → uint8 [0, 255] on the CPU."""
     return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
 
 
 GRID_PAD = 2   # px of white between the tiles of every grid PNG (the report's GIF crops by it)
+
+
+def grid_corner(grid, tile_px: int, tiles: int = 4, pad: int = GRID_PAD):
+    """The top-left ``tiles``×``tiles`` images of a PIL grid written by :func:`save_grid_png`
+    with ``tile_px`` px tiles (what the progress GIF and the DVCLive step images show: the
+    whole 8×8 grid of every epoch would weigh ~0.6 MB each in git)."""
+    side = pad + tiles * (tile_px + pad)
+    return grid.crop((0, 0, min(side, grid.width), min(side, grid.height)))
 
 
 def save_grid_png(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:

@@ -13,7 +13,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from pokegan.files import atomic_path  # noqa: E402
-from pokegan.models.io import GRID_PAD  # noqa: E402
+from pokegan.models.io import GRID_PAD, grid_corner  # noqa: E402
 
 
 def _save(fig, out: Path) -> None:
@@ -93,8 +93,7 @@ def progress_gif(frames: list[Path], out: Path, ms_per_frame: int = 400, *,
         return
     images = [Image.open(p).convert("RGB") for p in frames]
     if tile_px:
-        side = pad + tiles * (tile_px + pad)
-        images = [im.crop((0, 0, min(side, im.width), min(side, im.height))) for im in images]
+        images = [grid_corner(im, tile_px, tiles, pad) for im in images]
     images = [im.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
               for im in images]
     durations = [ms_per_frame] * (len(images) - 1) + [ms_per_frame * 4]  # linger on the last

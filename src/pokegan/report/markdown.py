@@ -1,15 +1,11 @@
-"""plots/report.md and the README "Results" section, both generated, never edited by hand."""
+"""plots/report.md, generated, never edited by hand (README links to it)."""
 from __future__ import annotations
 
 import os
 import platform
-import re
 from pathlib import Path
 
 from pokegan.report.tables import STUDY_REAL_IS, metrics_table
-
-BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
-
 
 def machine_description() -> str:
     model = platform.processor() or platform.machine()
@@ -36,11 +32,14 @@ def report_markdown(metrics: dict[str, dict], figures: dict[str, str], minutes: 
         "",
         metrics_table(metrics),
         "",
-        "FID and KID use the TF-Inception pool3 features (`feature_extractor` in each metrics file) "
-        "against the variant's real, un-augmented set; KID is unbiased and the better number at "
-        "these sample counts. *best curve FID* is the lowest FID over the checkpoints, each "
+        "Each row scores the variant's `generator.pt`, the last epoch's generator (*epoch*), on "
+        "`eval.samples` samples. FID and KID use the TF-Inception pool3 features "
+        "(`feature_extractor` in `metrics/provenance/<variant>.json`) against the variant's real, "
+        "un-augmented set; KID is unbiased and the better number at these sample counts. "
+        "*best checkpoint* is the checkpoint with the lowest KID on the curve, each checkpoint "
         "scored on `eval.samples_curve` samples (fewer than the final model's, so not comparable "
-        "to the FID column). The *study* column is what the original report measured with its "
+        "to the KID column); its generator is `models/best/<variant>.pt` "
+        "(`pokegan sample models/<variant> --checkpoint best`). The *study* column is what the original report measured with its "
         "own hand-written Inception code on 128 real images (its real images scored IS "
         f"{STUDY_REAL_IS}): another implementation and protocol, **not directly comparable**.",
         "",
@@ -48,16 +47,3 @@ def report_markdown(metrics: dict[str, dict], figures: dict[str, str], minutes: 
     for caption, path in figures.items():
         lines += [f"**{caption}**", "", f"![{caption}]({image_prefix}{path})", ""]
     return "\n".join(lines)
-
-
-def splice_readme(readme: Path, body: str) -> bool:
-    """Replace what stands between the results markers of README.md; False if it has none."""
-    text = readme.read_text()
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if not pattern.search(text):
-        return False
-    new = pattern.sub(lambda _: f"{BEGIN}\n{body.strip()}\n{END}", text)
-    if new != text:
-        from pokegan.files import write_text
-        write_text(readme, new)
-    return True

@@ -16,7 +16,8 @@ STUDY_REAL_IS = "2.7"
 
 
 def load_metrics(metrics_dir: str | Path = "metrics") -> dict[str, dict]:
-    """Every ``metrics/<variant>.json``, keyed by variant, in name order."""
+    """Every ``metrics/<variant>.json``, keyed by variant, in name order (their provenance lies
+    in a subfolder, which this does not read)."""
     out = {}
     for path in sorted(Path(metrics_dir).glob("*.json")):
         try:
@@ -34,14 +35,14 @@ def _fmt(value, digits: int) -> str:
 
 def metrics_table(metrics: dict[str, dict]) -> str:
     """A Markdown table: one row per variant, final and best-checkpoint metrics, sample counts."""
-    head = ("| variant | epoch | FID | KID ×10³ (± std) | IS | precision | recall | best curve FID (epoch) "
-            "| samples / real | study (its own FID, IS) |")
+    head = ("| variant | epoch | FID | KID ×10³ (± std) | IS | precision | recall "
+            "| best checkpoint: epoch (curve KID ×10³) | samples / real | study (its own FID, IS) |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, m in metrics.items():
         best = m.get("best") or {}
         kid = m.get("kid")
         kid_s = "—" if kid is None else f"{kid * 1e3:.1f} ± {(m.get('kid_std') or 0) * 1e3:.1f}"
-        best_s = "—" if best.get("fid") is None else f"{best['fid']:.1f} ({best.get('epoch')})"
+        best_s = "—" if best.get("kid") is None else f"{best.get('epoch')} ({best['kid'] * 1e3:.1f})"
         study = STUDY.get(name)
         study_s = f"{study['name']}: {study['fid']}" + (f", IS {study['is']}" if study["is"] else "") \
             if study else ""

@@ -91,13 +91,27 @@ def _publish_grid(model_dir: Path, plots_dir: Path | None, epoch: int) -> None:
 
 
 class _Live:
-    """Thin DVCLive wrapper (no-op without a folder): one step per epoch."""
+    """Thin DVCLive wrapper (no-op without a folder): one step per epoch, with that epoch's
+    sample grid as ``plots/images/samples/<epoch>.jpg``: DVCLive's step pattern, which the VS
+    Code extension and DVC Studio show with a step slider (``dvc plots show`` lists them)."""
 
-    def __init__(self, folder: Path | None):
-        self.live = None
+    GRID_TILES = 4      # the top-left 4×4 samples as JPEG: ~20 kB per epoch, committed to git
+
+    def __init__(self, folder: Path | None, tile_px: int = 64):
+        self.live, self.tile_px = None, tile_px
         if folder is not None:
             from dvclive import Live
             self.live = Live(dir=str(folder), dvcyaml=False, save_dvc_exp=False, report=None)
+
+    def log_grid(self, epoch: int, grid: Path) -> None:
+        if self.live is None or not grid.is_file():   # grids of older epochs may be gone
+            return
+        from PIL import Image
+
+        from pokegan.models.io import grid_corner
+        with Image.open(grid) as im:
+            self.live.log_image(f"samples/{epoch}.jpg",
+                                grid_corner(im.convert("RGB"), self.tile_px, self.GRID_TILES))
 
     def log(self, entry: dict) -> None:
         if self.live is None:
@@ -206,9 +220,10 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
     ctx.steps_done = epoch * steps_per_epoch        # lazy R1 continues its schedule on resume
     z_grid = grid_latents(cfg)
     y_grid = cycling_labels(cfg.grid_size, len(label_names)) if conditional else None
-    live = _Live(plots_dir if world.is_main else None)    # rank 0 alone writes files
+    live = _Live(plots_dir if world.is_main else None, cfg.image_size)  # rank 0 alone writes
     for entry in history:                           # DVC wiped plots_dir: replay earlier epochs
         live.log(entry)
+        live.log_grid(entry["epoch"], _grid_path(model_dir, entry["epoch"]))
     log(f"{variant}: {cfg.model} on {n} images of {cfg.image_size}px, {device.type}/{precision}, "
         f"{torch.get_num_threads()} threads, epochs {epoch + 1}..{cfg.epochs}, "
         f"{steps_per_epoch} steps of {batch} per epoch")
@@ -274,6 +289,7 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
                 continue
             save_grid(_sampling_G(nets, ema), z_grid, _grid_path(model_dir, epoch), device, y_grid)
             _publish_grid(model_dir, plots_dir, epoch)
+            live.log_grid(epoch, _grid_path(model_dir, epoch))
             if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
                 last_saved = checkpoint_path(model_dir, epoch)
                 save_checkpoint(last_saved, nets=nets, opts=opts,

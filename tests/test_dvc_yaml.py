@@ -1,0 +1,120 @@
+"""dvc.yaml repeats the config by hand (DVC has no foreach for top-level plots or artifacts):
+these tests fail, naming the missing key or variant, when it falls out of step with
+``TrainConfig`` and ``params.yaml: variants``; and ``dvc artifacts get`` fetches a variant's
+generator from a small local Git + DVC repository (no network)."""
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pokegan.config import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+DVC_YAML = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+VARIANTS = list(yaml.safe_load((ROOT / "params.yaml").read_text())["variants"])
+PER_VARIANT_KEYS = ("model", "dataset")     # set by `variants.<name>` alone
+METRIC_PLOTS = {"fid": "fid", "kid": "kid", "inception_score": "is",
+                "precision_recall": ["precision", "recall"]}
+
+
+def _plots() -> dict:
+    """Top-level plots by id (a bare path entry is its own id)."""
+    out = {}
+    for entry in DVC_YAML.get("plots", []):
+        key = next(iter(entry)) if isinstance(entry, dict) else entry
+        out[key] = entry[key] if isinstance(entry, dict) else None
+    return out
+
+
+def _missing(what: str, missing: list[str], hint: str) -> str:
+    return f"dvc.yaml: {what} lacks {', '.join(missing)}; add {hint}"
+
+
+def test_train_params_cover_every_train_config_field():
+    listed = set(DVC_YAML["stages"]["train"]["do"]["params"])
+    fields = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in PER_VARIANT_KEYS]
+    missing = [f for f in fields if f not in listed]
+    assert not missing, _missing("stages.train.do.params", missing,
+                                 "each as `- <key>` under the train stage's params "
+                                 "(a top-level param that is not listed does not rerun training)")
+    assert "variants.${key}" in listed
+
+
+def test_metric_plots_draw_every_variant():
+    plots = _plots()
+    for plot_id, column in METRIC_PLOTS.items():
+        y = (plots.get(plot_id) or {}).get("y", {})
+        missing = [v for v in VARIANTS if f"plots/eval/{v}.csv" not in y]
+        assert not missing, _missing(f"plots.{plot_id}.y", missing, "for each: "
+                                     f"`plots/eval/<variant>.csv: {column}`")
+
+
+def test_training_plots_show_every_variant():
+    plots = _plots()
+    missing_losses = [v for v in VARIANTS if f"losses_{v}" not in plots]
+    assert not missing_losses, _missing("plots", [f"losses_{v}" for v in missing_losses],
+                                        "a `losses_<variant>` entry like losses_dcgan_artwork's")
+    for pattern in ("plots/train/{}/samples.png", "plots/train/{}/plots/images/samples"):
+        missing = [pattern.format(v) for v in VARIANTS if pattern.format(v) not in plots]
+        assert not missing, _missing("plots", missing, "each as `- <path>` under plots:")
+
+
+def test_every_variant_is_an_artifact():
+    artifacts = DVC_YAML.get("artifacts", {})
+    missing = [v for v in VARIANTS if v not in artifacts]
+    assert not missing, _missing("artifacts", missing, "for each: `<variant>: {path: "
+                                 "models/<variant>/generator.pt, type: model, desc: ...}`")
+    for v in VARIANTS:
+        assert artifacts[v]["path"] == f"models/{v}/generator.pt", f"dvc.yaml: artifacts.{v}.path"
+        assert artifacts[v]["type"] == "model", f"dvc.yaml: artifacts.{v}.type"
+
+
+# --------------------------------------------------------------------------- dvc artifacts get
+def _run(*cmd: str, cwd: Path, env: dict) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_dvc_artifacts_get_fetches_a_registered_generator(tmp_path):
+    """A repository laid out like ours (a train stage writing models/<variant>/, the artifact
+    entry as dvc.yaml declares it) registers `tiny@v0.1.0` with an annotated tag (DVC's model
+    registry convention) and `dvc artifacts get` returns that generator."""
+    from pokegan.metrics.evaluate import same_weights
+    from pokegan.models.io import load_generator
+
+    dvc = str(Path(sys.executable).with_name("dvc"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = dict(os.environ, DVC_NO_ANALYTICS="1", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t",
+               PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests")]))
+    for key in [k for k in env if k.startswith("DVC_STUDIO")]:
+        env.pop(key)                                    # no Studio: the DVC path only
+    artifact = dict(DVC_YAML["artifacts"][VARIANTS[0]], path="models/tiny/generator.pt")
+    make = ("from pathlib import Path; from fixtures.project import fake_models; "
+            "fake_models(Path('.'), 'tiny')")
+    (repo / "dvc.yaml").write_text(yaml.safe_dump({
+        "stages": {"train": {"cmd": f'"{sys.executable}" -c "{make}"', "outs": ["models/tiny"]}},
+        "artifacts": {"tiny": artifact}}))
+    _run("git", "init", "-q", cwd=repo, env=env)
+    _run(dvc, "init", "-q", cwd=repo, env=env)
+    _run(dvc, "repro", "-q", cwd=repo, env=env)
+    _run("git", "add", "-A", cwd=repo, env=env)
+    _run("git", "commit", "-qm", "tiny", cwd=repo, env=env)
+    _run("git", "tag", "-a", "tiny@v0.1.0", "-m", "Registering artifact tiny version 0.1.0",
+         cwd=repo, env=env)
+
+    out = tmp_path / "fetched" / "generator.pt"
+    _run(dvc, "artifacts", "get", str(repo), "tiny", "--rev", "v0.1.0", "-o", str(out),
+         cwd=tmp_path, env=env)
+    fetched, meta = load_generator(out)
+    assert same_weights(fetched, load_generator(repo / "models/tiny/generator.pt")[0])
+    assert meta["epoch"] == 3
