@@ -21,7 +21,7 @@ from pokegan.training.device import resolve_device, resolve_precision
 
 PROBE_STEPS = 2          # timed steps per family (after one warm-up step)
 PROBE_IMAGES = 8         # images through the feature network for its rate
-SPRITE_IMAGES = "data.sprites.max_images"
+ARTWORKS = 749           # dream-world artworks of the default npm source (before the data exists)
 
 
 @dataclass
@@ -41,17 +41,19 @@ def stale_stages() -> list[str] | None:
         return None
 
 
-def dataset_size(cfg: config.Config, variant: config.TrainConfig) -> int:
-    """Training images of a variant: the prepared set's rows it trains on (from the params when
-    the data is not prepared yet)."""
+def dataset_size(cfg: config.Config, variant: config.TrainConfig, prepared_is_current: bool) -> int:
+    """Training images of a variant: the prepared set's rows it trains on, or, when the data
+    stages will rerun first, what the params will produce."""
     from pokegan.data.prepared import TRAIN_ON_KINDS, load_prepared
-    try:
-        return len(load_prepared(variant.dataset, kinds=TRAIN_ON_KINDS[variant.train_on])[0])
-    except Exception:                       # not prepared yet: what the params will produce
-        if variant.dataset == "sprites":
-            return cfg.data.sprites.max_images
-        copies = 2 if variant.train_on == "flips" else cfg.augment.copies
-        return 749 * copies
+    if prepared_is_current:
+        try:
+            return len(load_prepared(variant.dataset, kinds=TRAIN_ON_KINDS[variant.train_on])[0])
+        except Exception:                   # missing or unreadable: estimate from the params
+            pass
+    if variant.dataset == "sprites":
+        return cfg.data.sprites.max_images
+    copies = 2 if variant.train_on == "flips" else cfg.augment.copies
+    return ARTWORKS * copies
 
 
 def family_rate(cfg: config.TrainConfig, device: torch.device, precision: str) -> float:
@@ -94,7 +96,7 @@ def plan(cfg: config.Config, stale: list[str] | None) -> list[Work]:
     if due("reference") or any(due(f"evaluate@{v}") for v in cfg.variants):
         feats = feature_rate()
     if due("reference"):
-        n = sum(min(749 if ds == "artwork" else cfg.data.sprites.max_images, cfg.eval.real_max)
+        n = sum(min(ARTWORKS if ds == "artwork" else cfg.data.sprites.max_images, cfg.eval.real_max)
                 for ds in {v.dataset for v in cfg.variants.values()})
         work.append(Work("reference", f"{n} real images", n / feats))
     for name, v in cfg.variants.items():
@@ -103,7 +105,8 @@ def plan(cfg: config.Config, stale: list[str] | None) -> list[Work]:
             key = (v.model, v.upsample, v.batch_size, v.fastgan_ch, v.diffaugment, precision)
             if key not in rates:
                 rates[key] = family_rate(v, device, precision)
-            shown = v.epochs * (dataset_size(cfg, v) // v.batch_size) * v.batch_size
+            current = not any(due(st) for st in ("download", "group", "augment"))
+            shown = v.epochs * (dataset_size(cfg, v, current) // v.batch_size) * v.batch_size
             work.append(Work(f"train@{name}", f"{shown} images ({v.model}, {precision}, "
                              f"{rates[key]:.0f} img/s)", shown / rates[key]))
         if due(f"evaluate@{name}"):
