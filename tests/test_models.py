@@ -82,7 +82,7 @@ def test_save_load_roundtrip_without_pickled_classes(tmp_path):
         assert torch.equal(a, b)
     E2, _ = load_encoder(tmp_path / "encoder.pt")
     assert E2(torch.zeros(1, 3, 32, 32)).shape == (1, 16)
-    with pytest.raises(ModelFileError, match="not a Generator"):
+    with pytest.raises(ModelFileError, match="holds a Encoder, not a"):   # a generator class
         load_generator(tmp_path / "encoder.pt")
 
 
