@@ -172,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{real.n} real artworks (TF-Inception pool3, `pokegan.metrics`). The `fp32` rows "
             "are not a lever: the baseline without bf16 autocast (the check that bf16 costs no "
             "quality). `train s` is wall time on `threads` CPU threads under whatever else ran "
-            "(some runs were paused), not a speed measure.")
+            "(some runs were paused), not a speed measure. Rows with `train_on=flips` train on "
+            "the originals and mirrors only (2/3 of the images per epoch); `model=fastgan` rows "
+            "use the FastGAN-style family. The CSV's `images_seen` and `precision_mode` columns "
+            "say what each run saw and computed in.")
     if args.merge:
         rows = merge_rows(rows, *(_read_rows(Path(p)) for p in args.merge))
         _write(rows, csv_path, md_path, note)
