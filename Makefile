@@ -9,7 +9,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 .PHONY: run test install clean-venv
 
 run: $(STAMP)
-	python -m pokegan.plan   # what will run and a time estimate measured on this machine
+	-python -m pokegan.plan   # what will run, and a time estimate measured on this machine (never blocks the run)
 	dvc repro
 
 test: $(STAMP)
