@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from pokegan.training.device import resolve_device, resolve_precision
 
 PROBE_STEPS = 2          # timed steps per family (after one warm-up step)
 PROBE_IMAGES = 8         # images through the feature network for its rate
+STAGE_OVERHEAD_S = 15   # per stage: python + torch imports, DVC's hashing (measured: ~10-20 s)
 ARTWORKS = 749           # dream-world artworks of the default npm source (before the data exists)
 
 
@@ -34,7 +36,8 @@ class Work:
 def stale_stages() -> list[str] | None:
     """Stage names `dvc status` reports as changed (None when DVC cannot tell, e.g. no git)."""
     try:
-        out = subprocess.run(["dvc", "status", "--json"], capture_output=True, text=True,
+        out = subprocess.run([sys.executable, "-m", "dvc", "status", "--json"],
+                             capture_output=True, text=True,
                              timeout=120, check=True).stdout
         return list(json.loads(out or "{}"))
     except (OSError, subprocess.SubprocessError, ValueError):
@@ -129,8 +132,9 @@ def main() -> int:
     work = plan(cfg, stale)
     for w in work:
         print(f"  {w.stage:32s} {w.seconds / 60:6.1f} min   {w.what}")
-    total = sum(w.seconds for w in work)
-    print(f"  {'total (+ download/group/augment/report)':32s} {total / 60:6.1f} min")
+    total = sum(w.seconds + STAGE_OVERHEAD_S for w in work)
+    print(f"  {'total (with ~15 s a stage to start;':32s} {total / 60:6.1f} min   "
+          "+ download/group/augment/report)")
     return 0
 
 
