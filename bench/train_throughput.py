@@ -27,9 +27,8 @@ from torchvision import datasets, transforms
 
 from pokegan import config
 from pokegan.data.prepared import load_prepared
-from pokegan import families
-from pokegan.training.device import compiled, cpu_supports_bf16, resolve_device, resolve_precision
-from pokegan.training.steps import StepContext
+from pokegan.plan import family_rate
+from pokegan.training.device import cpu_supports_bf16, resolve_device, resolve_precision
 
 
 def seed_style_batches(root: Path, size: int, batch: int):
@@ -56,21 +55,8 @@ def our_batches(images: torch.Tensor, batch: int, device, seed: int = 0):
 
 
 def timed(batches, cfg, precision: str, steps: int, device, compile_mode: str = "none") -> float:
-    torch.manual_seed(0)
-    nets = {k: v.to(device) for k, v in families.build(cfg).items()}
-    opts = families.make_optimizers(cfg, nets)
-    if compile_mode != "none":
-        torch._dynamo.reset()       # fresh modules each repeat: stay under the recompile limit
-    nets = compiled(nets, compile_mode)
-    ctx = StepContext(cfg, device, precision, torch.Generator(device=device).manual_seed(1))
-    step = families.get(cfg.model).step
-    for _ in range(3):                                  # warm-up, not timed
-        step(nets, opts, next(batches).to(device), ctx)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        out = step(nets, opts, next(batches).to(device), ctx)
-    float(out["g_loss"])                                # wait for the device
-    return steps * cfg.batch_size / (time.perf_counter() - t0)
+    return family_rate(cfg, device, precision, batches=batches, steps=steps, warmup=3,
+                       compile_mode=compile_mode)
 
 
 def main() -> None:

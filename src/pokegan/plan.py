@@ -8,12 +8,14 @@ is work × measured rate: it knows nothing about other load on the machine.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 
@@ -59,23 +61,34 @@ def dataset_size(cfg: config.Config, variant: config.TrainConfig, prepared_is_cu
     return ARTWORKS * copies
 
 
-def family_rate(cfg: config.TrainConfig, device: torch.device, precision: str) -> float:
-    """Images per second of one training step of ``cfg``'s family, measured here."""
+def family_rate(cfg: config.TrainConfig, device: torch.device, precision: str, *,
+                batches: Iterator[torch.Tensor] | None = None, steps: int = PROBE_STEPS,
+                warmup: int = 1, compile_mode: str = "none") -> float:
+    """Images per second of ``cfg``'s family's training step on ``device``, measured here: fresh
+    networks (seed 0), ``warmup`` untimed steps, then ``steps`` timed ones on ``batches`` (images
+    in [-1, 1]; default one random batch). Also what ``bench/train_throughput.py`` times."""
+    from pokegan.training.device import compiled
     from pokegan.training.steps import StepContext
     torch.manual_seed(0)
     family = families.get(cfg.model)
     nets = {k: v.to(device) for k, v in family.build(cfg, 4).items()}
     opts = families.make_optimizers(cfg, nets)
-    ctx = StepContext(cfg, device, precision, torch.Generator(device=device).manual_seed(0))
+    if compile_mode != "none":
+        torch._dynamo.reset()       # fresh modules each call: stay under the recompile limit
+    nets = compiled(nets, compile_mode)
+    ctx = StepContext(cfg, device, precision, torch.Generator(device=device).manual_seed(1))
     ctx.label_probs = torch.ones(4, device=device)
-    x = torch.rand(cfg.batch_size, 3, cfg.image_size, cfg.image_size, device=device) * 2 - 1
+    if batches is None:
+        x = torch.rand(cfg.batch_size, 3, cfg.image_size, cfg.image_size, device=device) * 2 - 1
+        batches = itertools.repeat(x)
     kw = {"classes": torch.arange(cfg.batch_size, device=device) % 4} if family.conditional else {}
-    family.step(nets, opts, x, ctx, **kw)
+    for _ in range(warmup):
+        family.step(nets, opts, next(batches).to(device), ctx, **kw)
     t0 = time.perf_counter()
-    for _ in range(PROBE_STEPS):
-        out = family.step(nets, opts, x, ctx, **kw)
-    float(out["g_loss"])
-    return PROBE_STEPS * cfg.batch_size / (time.perf_counter() - t0)
+    for _ in range(steps):
+        out = family.step(nets, opts, next(batches).to(device), ctx, **kw)
+    float(out["g_loss"])            # wait for the device
+    return steps * cfg.batch_size / (time.perf_counter() - t0)
 
 
 def feature_rate() -> float:
