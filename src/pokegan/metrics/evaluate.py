@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from pokegan.config import NOT_IN_FINGERPRINT, Config, EvalConfig, TrainConfig
-from pokegan.files import atomic_dir, atomic_path, library_versions, write_json
+from pokegan.files import atomic_dir, atomic_path, library_versions, machine, write_json
 from pokegan.metrics.features import (FeatureSet, load_reference, reference_fingerprint,
                                       reference_path, save_reference, subsample_rows)
 from pokegan.metrics.fid import fid
@@ -312,6 +312,7 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
         # how the weights were computed: bf16 and fp32 runs differ (README: Precision per CPU class)
         "training": {k: meta.get(k) for k in ("device", "precision", "fingerprint")},
         "library_versions": library_versions(),
+        "machine": machine(),
     }
     if s["is_note"]:
         provenance["is_note"] = s["is_note"]

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from pokegan.config import ConfigError, TrainConfig
 from pokegan import families
-from pokegan.files import atomic_path, library_versions, write_json
+from pokegan.files import atomic_path, library_versions, machine, write_json
 from pokegan.models.conditional import check_labels, cycling_labels
 from pokegan.models.io import save_grid_png, save_run, to_uint8
 
@@ -309,7 +309,8 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
     seconds = time.perf_counter() - started
     run = {"seconds": round(seconds, 2), "threads": torch.get_num_threads(),
            "images_per_s": round(images_run / (time.perf_counter() - t_run), 1) if images_run else None,
-           "resumed_from_epoch": start_epoch or None, "epoch_seconds": epoch_seconds}
+           "resumed_from_epoch": start_epoch or None, "epoch_seconds": epoch_seconds,
+           "machine": machine()}
     if not world.is_main:
         return {"variant": variant, "rank": world.rank, "world_size": world.size, "epochs": epoch,
                 "images_seen": images_seen, "device": device.type, "precision": precision, **run}
