@@ -185,12 +185,18 @@ def _json_default(obj: Any):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
+def file_hash(path: str | Path, algorithm: str = "sha256", chunk: int = 1 << 20):
+    """The ``hashlib`` object (``algorithm``: any name ``hashlib.new`` takes) of a file's bytes,
+    read a block at a time: tarballs and model files need not fit in memory."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
             h.update(block)
-    return h.hexdigest()
+    return h
+
+
+def sha256_file(path: str | Path) -> str:
+    return file_hash(path).hexdigest()
 
 
 def content_hashes(root: str | Path, entries: Iterable[str], pattern: str = "*.py") -> dict[str, str]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import hashlib
 import json
 import os
 import re
@@ -74,11 +73,7 @@ def _map(fn, items: list, workers: int, desc: str, unit: str) -> list:
 # --------------------------------------------------------------------------- fetch + integrity
 def sri_sha512(path: str | Path) -> str:
     """Subresource-integrity string of a file, as the npm registry writes it: sha512-<base64>."""
-    h = hashlib.sha512()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return "sha512-" + base64.b64encode(h.digest()).decode()
+    return "sha512-" + base64.b64encode(files.file_hash(path, "sha512").digest()).decode()
 
 
 def check_integrity(path: str | Path, expected: str, key: str = "data.npm_integrity") -> str:
@@ -171,7 +166,6 @@ def alt_id_map(paths: list[Path]) -> dict[str, str]:
     content is the same file; this recovers the species and form of the id-named copy from the
     data itself, without a hand-written table. Ids with no named twin stay unmapped.
     """
-    digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
     named: dict[tuple[str, str], str] = {}
     alts = []
     for p in paths:
@@ -181,9 +175,9 @@ def alt_id_map(paths: list[Path]) -> dict[str, str]:
         if parsed[0] >= pdx.ALT_ID_MIN:
             alts.append(p)
         elif parsed[1]:  # only form-named files: a base file would lose the form
-            named.setdefault((str(p.parent), digest(p)), p.stem)
-    return {p.stem: named[(str(p.parent), digest(p))] for p in alts
-            if (str(p.parent), digest(p)) in named}
+            named.setdefault((str(p.parent), files.sha256_file(p)), p.stem)
+    keys = {p.stem: (str(p.parent), files.sha256_file(p)) for p in alts}
+    return {stem: named[key] for stem, key in keys.items() if key in named}
 
 
 def _identity(stem: str, alt: dict[str, str]) -> tuple[str, str, str] | None:
