@@ -304,7 +304,7 @@ def test_pokedex_package_is_checked_before_its_code_runs(tmp_path, monkeypatch, 
             raise AssertionError(f"npm ran: {cmd}")
         return real_run(cmd, *a, **kw)
 
-    monkeypatch.setattr(sources, "npm_pack", fake_pack)
+    monkeypatch.setattr(sources.npm, "npm_pack", fake_pack)
     monkeypatch.setattr(pokedex, "require_node_tools", lambda: None)
     monkeypatch.setattr(subprocess, "run", no_unpinned_tools)
     cfg = config.parse(params(sprites))                   # data.dex_integrity: the real package's
@@ -314,8 +314,8 @@ def test_pokedex_package_is_checked_before_its_code_runs(tmp_path, monkeypatch, 
 
     if shutil.which("node"):   # the pinned tarball is read; its unpinned dependencies are stubbed
         ok = make_tarball(tmp_path / "ok.tgz", {"package/build/cjs/sim/dex.js": _FAKE_DEX.encode()})
-        monkeypatch.setattr(sources, "npm_pack", lambda spec, dest, key="": _serve(ok, dest))
-        entries = sources.fetch_dex("@pkmn/sim@0.10.11", sources.sri_sha512(ok), tmp_path / "w")
+        monkeypatch.setattr(sources.npm, "npm_pack", lambda spec, dest, key="": _serve(ok, dest))
+        entries = sources.npm.fetch_dex("@pkmn/sim@0.10.11", sources.sri_sha512(ok), tmp_path / "w")
         assert [e["name"] for e in entries] == ["Bulbasaur"] and ran == ["node"]
     row.done("IntegrityError naming data.dex_integrity before extraction; node never ran, no "
              "npm install, data/raw not written")

@@ -1,7 +1,7 @@
 """Species metadata (types, generation, Pokédex colour) from Pokémon Showdown's data via npm.
 
 The dex package (param ``data.dex_package``) is fetched with ``npm pack`` and checked against
-``data.dex_integrity`` (:func:`pokegan.data.sources.fetch_dex`); only its CommonJS build is
+``data.dex_integrity`` (:func:`pokegan.data.sources.npm.fetch_dex`); only its CommonJS build is
 extracted, and a tiny node script requires its ``Dex`` module and prints every species as JSON.
 The package's three npm dependencies (``@pkmn/sets``, ``@pkmn/streams``, ``ts-chacha20``) are
 required by the simulator's module graph but not used by the species table, so the script
