@@ -5,22 +5,15 @@ Reads data/raw (images), data/groups/groups.csv (types, colour) and params `augm
 """
 from __future__ import annotations
 
-import sys
-
 import pokegan.config
-from pokegan.data import DataError
+from pokegan import stage
 from pokegan.data.augment import augment_all
 
 
-def main() -> int:
-    try:
-        cfg = pokegan.config.load()
-        augment_all(cfg, "data/raw", "data/groups/groups.csv", "data/prepared")
-    except (pokegan.config.ConfigError, DataError, OSError) as exc:  # OSError: disk full, ...
-        print(f"augment: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+def main() -> None:
+    cfg = pokegan.config.load()
+    augment_all(cfg, "data/raw", "data/groups/groups.csv", "data/prepared")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    stage.run("augment", main)

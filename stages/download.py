@@ -5,22 +5,14 @@ Reads params `data.*` and `seed`; writes data/raw/ (manifest.json, pokedex.csv,
 """
 from __future__ import annotations
 
-import sys
-
 import pokegan.config
-from pokegan.data import DataError
+from pokegan import stage
 from pokegan.data.sources import download
 
 
-def main() -> int:
-    try:
-        cfg = pokegan.config.load()
-        download(cfg, "data/raw")
-    except (pokegan.config.ConfigError, DataError, OSError) as exc:  # OSError: disk full, ...
-        print(f"download: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+def main() -> None:
+    download(pokegan.config.load(), "data/raw")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    stage.run("download", main)

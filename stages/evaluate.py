@@ -6,20 +6,19 @@ metrics/provenance/<variant>.json (how they were computed).
 """
 import sys
 
-from pokegan import config
+from pokegan import config, stage
 from pokegan.metrics.evaluate import evaluate_variant
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python stages/evaluate.py <variant>", file=sys.stderr)
-        return 2
+        return stage.usage_error("evaluate", "python stages/evaluate.py <variant>",
+                                 "expected one argument, the variant")
     try:
         cfg = config.load()
         evaluate_variant(cfg, argv[0])
     except (config.ConfigError, OSError, ValueError, RuntimeError) as exc:  # OSError: disk full, ...
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return stage.fail("evaluate", exc)
     return 0
 
 

@@ -5,42 +5,35 @@ data/groups/summary.json and plots/groups/ (group_sizes.png/.csv, mosaics/type_*
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import pokegan.config
-from pokegan import files
-from pokegan.data import DataError
+from pokegan import files, stage
 from pokegan.data import grouping
 
 
-def main() -> int:
-    try:
-        cfg = pokegan.config.load()
-        t0 = time.time()
-        groups = grouping.build_groups("data/raw", cfg.group.background_threshold)
-        agreement = grouping.colour_agreement(groups)
-        for name, a in agreement.items():
-            print(f"group: {name}: measured colour agrees with the Pokédex colour for "
-                  f"{a['agree']}/{a['images']} images ({a['percent']}%)")
-        with files.atomic_dir("plots/groups") as plots:
-            written = grouping.write_plots(groups, "data/raw", plots, cfg.group.mosaic_tiles,
-                                           cfg.group.min_group_size)
-        with files.atomic_dir("data/groups") as out:
-            groups.to_csv(out / "groups.csv", index=False, lineterminator="\n")
-            files.write_json(out / "summary.json", {
-                "images": groups.groupby("dataset").size().to_dict(),
-                "colour_agreement": agreement,
-                "colours": {n: g["colour"].value_counts().to_dict()
-                            for n, g in groups.groupby("dataset")},
-                "plots": written})   # no wall time: a DVC output must not change between runs
-        print(f"group: {len(groups)} images grouped, {len(written)} plot files in "
-              f"{time.time() - t0:.1f} s")
-    except (pokegan.config.ConfigError, DataError, OSError) as exc:  # OSError: disk full, ...
-        print(f"group: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+def main() -> None:
+    cfg = pokegan.config.load()
+    t0 = time.time()
+    groups = grouping.build_groups("data/raw", cfg.group.background_threshold)
+    agreement = grouping.colour_agreement(groups)
+    for name, a in agreement.items():
+        print(f"group: {name}: measured colour agrees with the Pokédex colour for "
+              f"{a['agree']}/{a['images']} images ({a['percent']}%)")
+    with files.atomic_dir("plots/groups") as plots:
+        written = grouping.write_plots(groups, "data/raw", plots, cfg.group.mosaic_tiles,
+                                       cfg.group.min_group_size)
+    with files.atomic_dir("data/groups") as out:
+        groups.to_csv(out / "groups.csv", index=False, lineterminator="\n")
+        files.write_json(out / "summary.json", {
+            "images": groups.groupby("dataset").size().to_dict(),
+            "colour_agreement": agreement,
+            "colours": {n: g["colour"].value_counts().to_dict()
+                        for n, g in groups.groupby("dataset")},
+            "plots": written})   # no wall time: a DVC output must not change between runs
+    print(f"group: {len(groups)} images grouped, {len(written)} plot files in "
+          f"{time.time() - t0:.1f} s")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    stage.run("group", main)

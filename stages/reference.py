@@ -5,7 +5,7 @@ seeded subsample of at most eval.real_max), with a fingerprint that evaluation c
 """
 import sys
 
-from pokegan import config
+from pokegan import config, stage
 from pokegan.metrics.evaluate import build_references
 
 
@@ -14,8 +14,7 @@ def main() -> int:
         cfg = config.load()
         build_references(cfg)
     except (config.ConfigError, OSError, ValueError, RuntimeError) as exc:  # OSError: disk full, ...
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return stage.fail("reference", exc)
     return 0
 
 

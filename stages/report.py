@@ -7,13 +7,12 @@ images; draws every variant's samples from one shared latent batch so rows are c
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from pokegan import config
+from pokegan import config, stage
 from pokegan.report import figures
 from pokegan.metrics.evaluate import provenance_path
 from pokegan.report.markdown import machine_description, report_markdown
@@ -93,8 +92,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (config.ConfigError, FileNotFoundError, ValueError) as exc:
-        print(f"report: error: {exc}", file=sys.stderr)
-        sys.exit(1)
+    stage.run("report", main, errors=(*stage.USER_ERRORS, ValueError))

@@ -10,15 +10,16 @@ stale/<variant>/<time>/ (never deleted). POKEGAN_THREADS sets torch's CPU thread
 """
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from pokegan import stage
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = stage.ArgumentParser("train", description=__doc__.splitlines()[0])
     parser.add_argument("variant", help="a key of params.yaml: variants")
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
@@ -32,13 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     from pokegan.files import remove_stale_temps
     from pokegan import families
     from pokegan.models.conditional import LABEL_COLUMN, encode_labels
-    from pokegan.training import TrainingDiverged, train
+    from pokegan.training import train
 
-    try:
-        cfg = config.load(args.params).variant(args.variant)
-    except config.ConfigError as exc:
-        print(f"train: error: {exc}", file=sys.stderr)
-        return 2
+    cfg = config.load(args.params).variant(args.variant)
     if cfg.processes > 1 and "WORLD_SIZE" not in os.environ:
         # data-parallel: the same script under torchrun, one process per share of the data
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
@@ -46,11 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return subprocess.call(cmd)
     if os.environ.get("POKEGAN_THREADS"):
         torch.set_num_threads(int(os.environ["POKEGAN_THREADS"]))
-    try:
-        images, index, meta = load_prepared(cfg.dataset, kinds=TRAIN_ON_KINDS[cfg.train_on])
-    except DataError as exc:                   # prepared data missing or inconsistent
-        print(f"train: error: {exc}", file=sys.stderr)
-        return 1
+    images, index, meta = load_prepared(cfg.dataset, kinds=TRAIN_ON_KINDS[cfg.train_on])
     model_dir = Path("models") / args.variant
     for folder in (model_dir, model_dir / "checkpoints", model_dir / "grids"):
         remove_stale_temps(folder)             # what a killed run was writing
@@ -58,20 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     if families.get(cfg.model).conditional:        # labels: each image's type1, sorted vocabulary
         try:
             extra["labels"], extra["label_names"] = encode_labels(index[LABEL_COLUMN])
-        except ValueError as exc:
-            print(f"train: error: {args.variant}: {exc}", file=sys.stderr)
-            return 2
-    try:
-        info = train(args.variant, cfg, images, data_fingerprint=meta["fingerprint"],
-                     model_dir=model_dir,
-                     plots_dir=Path("plots") / "train" / args.variant,
-                     progress=not args.no_progress, **extra)
-    except config.ConfigError as exc:          # e.g. batch_size larger than the dataset
-        print(f"train: error: {exc}", file=sys.stderr)
-        return 2
-    except (TrainingDiverged, OSError) as exc:  # OSError: e.g. disk full (files.WriteError)
-        print(f"train: error: {exc}", file=sys.stderr)
-        return 1
+        except ValueError as exc:              # e.g. fewer than 2 distinct types
+            raise DataError(f"{args.variant}: {exc}") from None
+    # ConfigError: e.g. batch_size larger than the dataset; OSError: e.g. disk full
+    info = train(args.variant, cfg, images, data_fingerprint=meta["fingerprint"],
+                 model_dir=model_dir, plots_dir=Path("plots") / "train" / args.variant,
+                 progress=not args.no_progress, **extra)
     if info.get("rank", 0):                    # torchrun's other processes: rank 0 reports
         return 0
     print(f"{args.variant}: {info['epochs']} epochs, {info['images_seen']} images seen, "
@@ -80,4 +65,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # FloatingPointError: TrainingDiverged, whose module (and torch) main imports only after
+    # the arguments are read
+    stage.run("train", main, errors=(*stage.USER_ERRORS, FloatingPointError))

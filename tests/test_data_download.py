@@ -191,5 +191,6 @@ def test_stage_script_exits_1_with_one_line(tmp_path):
     res = subprocess.run([sys.executable, str(ROOT / "stages" / "download.py")], cwd=tmp_path,
                          capture_output=True, text=True)
     assert res.returncode == 1
-    assert "data.folder" in res.stderr and "Traceback" not in res.stderr
+    assert res.stderr.startswith("download: error: data.folder: does/not/exist")
+    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
     assert not (tmp_path / "data" / "raw").exists()
