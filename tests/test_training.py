@@ -2,6 +2,7 @@
 import dataclasses
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -73,7 +74,11 @@ def test_soft_labels():
 def test_device_and_precision():
     assert resolve_device("cpu").type == "cpu"
     assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
-    assert resolve_precision("auto", torch.device("cpu")) in ("bf16", "fp32")
+    # auto follows the CPU's native bf16, read here from the flags independently of the code
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    if "flags" in flags:
+        native = "avx512_bf16" in flags or "amx_bf16" in flags
+        assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if native else "fp32")
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="cuda"):
             resolve_device("cuda")
@@ -209,3 +214,27 @@ def test_fingerprinted_code_is_the_train_stage_code_deps():
     hashed = code_hashes()
     assert "src/pokegan/training/losses.py" in hashed and "stages/train.py" in hashed
     assert not any("__pycache__" in k for k in hashed)
+
+
+def test_auto_precision_follows_the_cpu_flag(monkeypatch):
+    from pokegan.training import device as dev
+    monkeypatch.setattr(dev, "cpu_supports_bf16", lambda: True)
+    assert dev.resolve_precision("auto", torch.device("cpu")) == "bf16"
+    monkeypatch.setattr(dev, "cpu_supports_bf16", lambda: False)
+    assert dev.resolve_precision("auto", torch.device("cpu")) == "fp32"
+    assert dev.resolve_precision("bf16", torch.device("cpu")) == "bf16"   # forced wins
+
+
+def test_fingerprint_golden(monkeypatch):
+    """Golden values, not the code's own recomputation: a field that sneaks into the identity
+    (a timestamp, a path, a new param at a non-neutral default) changes these and fails here.
+    A deliberate change of what the fingerprint covers updates them (and restarts every run)."""
+    import dataclasses
+
+    from pokegan.training import checkpoint
+    monkeypatch.setattr(checkpoint, "code_hashes", lambda: {"src/pokegan/x.py": "abc"})
+    fp, parts = checkpoint.run_identity(TrainConfig(), "data-1", torch.device("cpu"), "fp32")
+    assert fp == "c5a139ab46e0c7c9", parts
+    levers = dataclasses.replace(TrainConfig(), ema=0.999, ada_target=0.6)
+    assert checkpoint.run_identity(levers, "data-1", torch.device("cpu"), "bf16", 2)[0] == \
+        "f7829adf5303b0f2"

@@ -57,7 +57,7 @@ def _wait_for(path, proc, timeout=120):
 
 @pytest.mark.slow
 def test_two_dvc_repro_at_once(tmp_path, faults):
-    row = faults.tried("concurrency", "two `dvc repro` at once in one project")
+    row = faults.tried("tool", "DVC itself: two `dvc repro` at once in one project")
     root = tmp_path / "dvcproj"
     env = _dvc_project(root, seconds=6)
     first = _dvc(root, env)
@@ -79,7 +79,7 @@ def test_two_dvc_repro_at_once(tmp_path, faults):
 
 @pytest.mark.slow
 def test_killed_dvc_repro_leaves_no_blocking_lock(tmp_path, faults):
-    row = faults.tried("concurrency", "`dvc repro` SIGKILLed with its stage, then rerun")
+    row = faults.tried("tool", "DVC itself: `dvc repro` SIGKILLed with its stage, then rerun")
     root = tmp_path / "dvcproj"
     env = _dvc_project(root, seconds=2)
     first = _dvc(root, env, start_new_session=True)

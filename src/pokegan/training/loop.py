@@ -127,6 +127,216 @@ class _Live:
             self.live.end()
 
 
+@dataclasses.dataclass
+class _Run:
+    """What one training run carries from step to step (built by :func:`_prepare`)."""
+    variant: str
+    cfg: TrainConfig
+    family: families.Family
+    device: torch.device
+    world: object                     # .distributed.World
+    precision: str
+    fp: str
+    fp_parts: dict
+    meta: dict                        # the model files' meta (checkpoints, generator.pt)
+    nets: dict
+    opts: dict
+    ema: EMA | None
+    noise: torch.Generator            # every random draw of the steps
+    model_dir: Path
+    plots_dir: Path | None
+    log: Callable[[str], None]
+    classes: torch.Tensor | None = None      # conditional: each image's label, on the device
+    grid_labels: torch.Tensor | None = None  # conditional: the grid's labels (every class in turn)
+    epoch: int = 0
+    images_seen: int = 0
+    history: list = dataclasses.field(default_factory=list)
+    adaptive: dict | None = None             # ADA/LeCam state from a checkpoint
+    last_saved: Path | None = None
+
+    @property
+    def sampling_G(self):
+        """The G that is drawn and saved: the weight average when the run keeps one."""
+        return _sampling_G(self.nets, self.ema)
+
+
+def _prepare(variant: str, cfg: TrainConfig, images: torch.Tensor, labels, label_names,
+             data_fingerprint: str, model_dir: Path, plots_dir: Path | None, log) -> _Run:
+    """Check the inputs, resolve device/precision and the run's identity, build the networks
+    from the seed. Nothing is written yet."""
+    check_images(images, cfg)
+    if cfg.batch_size > images.shape[0]:
+        raise ConfigError(
+            f"variants.{variant}.batch_size: {cfg.batch_size} is larger than dataset "
+            f"{cfg.dataset!r} ({images.shape[0]} images); allowed values: 1 to {images.shape[0]} "
+            "(set it in the variant or lower the top-level batch_size)")
+    family = families.get(cfg.model)
+    if family.conditional:
+        labels, label_names, label_counts = check_labels(labels, label_names, images.shape[0])
+    device = resolve_device(cfg.device)
+    world = init_from_env(device.type)
+    if device.type == "cuda" and world.active:
+        device = torch.device("cuda", world.local_rank)
+        torch.cuda.set_device(device)
+    configure_cuda(device)
+    precision = resolve_precision(cfg.precision, device)
+    fp, fp_parts = run_identity(cfg, data_fingerprint, device, precision, world.size)
+    meta = {"variant": variant, "model": cfg.model, "dataset": cfg.dataset,
+            "latent_dim": cfg.latent_dim, "image_size": cfg.image_size,
+            "config": dataclasses.asdict(cfg), "fingerprint": fp, "fingerprint_parts": fp_parts,
+            "data_fingerprint": data_fingerprint, "device": device.type, "precision": precision}
+    if family.conditional:
+        meta.update(labels=label_names, label_counts=label_counts)
+    # the order of these draws is part of the weights: seed, networks, then the step noise
+    seed_everything(cfg.seed)
+    nets = {k: v.to(device) for k, v in
+            family.build(cfg, len(label_names) if family.conditional else 0).items()}
+    opts = families.make_optimizers(cfg, nets)
+    ema = EMA(nets["G"], cfg.ema) if cfg.ema > 0 else None
+    noise = torch.Generator(device=device).manual_seed(cfg.seed + 1 + 7919 * world.rank)
+    run = _Run(variant, cfg, family, device, world, precision, fp, fp_parts, meta, nets, opts,
+               ema, noise, model_dir, plots_dir, log)
+    if family.conditional:
+        run.classes = labels.to(device)
+        run.grid_labels = cycling_labels(cfg.grid_size, len(label_names))
+    return run
+
+
+def _resume(run: _Run) -> None:
+    """Move another run's files to ``stale/`` (never deleted), then load the newest checkpoint
+    of this run, if any."""
+    ckpt, aside = find_resume(run.model_dir, run.fp, run.fp_parts, run.nets.keys(),
+                              run.cfg.epochs, run.log)
+    if run.world.is_main:     # before any write
+        set_aside(aside, run.model_dir, default_stale_dir(run.model_dir), run.fp,
+                  lambda m: run.log(f"{run.variant}: {m}"))
+    if ckpt is None:
+        return
+    for role, net in run.nets.items():
+        net.load_state_dict(ckpt["models"][role]["state_dict"])
+    for role, opt in run.opts.items():
+        opt.load_state_dict(ckpt["train"]["optimizers"][role])
+    restore_rng(ckpt["train"]["rng"], {"noise": run.noise})
+    if run.ema is not None:
+        run.ema.load_state_dict(ckpt["ema"])
+    run.epoch, run.images_seen = ckpt["epoch"], ckpt["images_seen"]
+    run.adaptive = ckpt.get("adaptive")
+    run.history = [{k: v for k, v in h.items() if k != "seconds"}   # older files kept wall time
+                   for h in ckpt["history"]]
+    run.last_saved = checkpoint_path(run.model_dir, run.epoch)
+    run.log(f"{run.variant}: resuming from epoch {run.epoch} ({run.last_saved})")
+
+
+def _diverged(run: _Run, what: str, step: int | str, steps: int) -> TrainingDiverged:
+    return TrainingDiverged(
+        f"{run.variant}: non-finite {what} at epoch {run.epoch}, step {step}/{steps}; last good "
+        f"checkpoint: {run.last_saved or 'none'} (try a lower lr / lr_d)")
+
+
+def _checked_losses(run: _Run, names, pending: list[torch.Tensor], last_step: int,
+                    steps: int) -> list[dict]:
+    """The pending steps' losses read back to the host (averaged over processes), each checked
+    for NaN/inf so a divergence is reported at its own step."""
+    stacked = torch.stack(pending)
+    if run.world.active:
+        stacked = all_reduce_mean(stacked, run.world)
+    rows = []
+    for at, row in enumerate(stacked.tolist(), start=last_step - len(pending) + 1):
+        values = dict(zip(names, row))
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            raise _diverged(run, ", ".join(f"{k}={values[k]}" for k in bad), at, steps)
+        rows.append(values)
+    return rows
+
+
+def _train_epoch(run: _Run, data: torch.Tensor, step_fn, step_nets, ctx: StepContext,
+                 steps: int, bar, clock: dict) -> dict:
+    """One epoch of steps in the seeded order; returns the epoch's mean losses."""
+    cfg, world, batch = run.cfg, run.world, run.cfg.batch_size
+    order = shard(epoch_order(data.shape[0], cfg.seed, run.epoch), world).to(run.device)
+    if world.active:    # per-process noise from (seed, rank, epoch): resumable without gathering
+        run.noise.manual_seed(cfg.seed + 1 + 7919 * world.rank + 104729 * run.epoch)
+    sums: dict[str, float] = {}
+    pending: list[torch.Tensor] = []          # unread per-step losses (on the device)
+    for step in range(1, steps + 1):
+        idx = order[(step - 1) * batch: step * batch]
+        real = data[idx].float().div_(127.5).sub_(1.0)
+        out = (step_fn(step_nets, run.opts, real, ctx) if run.classes is None
+               else step_fn(step_nets, run.opts, real, ctx, classes=run.classes[idx]))
+        if run.ema is not None:
+            run.ema.update(run.nets["G"])
+        pending.append(torch.stack(list(out.values())).float())
+        run.images_seen += real.shape[0] * world.size
+        clock["images"] += real.shape[0] * world.size
+        bar.update(1)
+        # Read the losses back every SYNC_EVERY steps, not every step: a GPU then queues steps
+        # without waiting on the host.
+        if step % SYNC_EVERY and step != steps:
+            continue
+        for values in _checked_losses(run, list(out), pending, step, steps):
+            for k, v in values.items():
+                sums[k] = sums.get(k, 0.0) + v
+        pending.clear()
+        rate = clock["images"] / max(time.perf_counter() - clock["t0"], 1e-9)
+        bar.set_postfix_str(f"ep {run.epoch} {rate:.0f} img/s d {values['d_loss']:.3f} "
+                            f"g {values['g_loss']:.3f}", refresh=False)
+    entry = {"epoch": run.epoch, "images_seen": run.images_seen,
+             **{k: v / steps for k, v in sums.items()}}
+    if cfg.ada_target > 0:
+        entry["aug_p"] = round(float(ctx.adaptive.p), 6)
+    return entry
+
+
+def _end_epoch(run: _Run, entry: dict, ctx: StepContext, live: "_Live", z_grid: torch.Tensor,
+               steps: int) -> None:
+    """Refuse broken weights, log the epoch, and (rank 0) write its grid and checkpoint."""
+    bad = non_finite(run.nets)                # finite losses, broken weights
+    if bad:
+        raise _diverged(run, "weights " + ", ".join(bad[:3]), steps, steps)
+    run.history.append(entry)
+    live.log(entry)
+    if not run.world.is_main:
+        return
+    grid = _grid_path(run.model_dir, run.epoch)
+    save_grid(run.sampling_G, z_grid, grid, run.device, run.grid_labels)
+    _publish_grid(run.model_dir, run.plots_dir, run.epoch)
+    live.log_grid(run.epoch, grid)
+    cfg = run.cfg
+    if run.epoch % cfg.checkpoint_every == 0 or run.epoch == cfg.epochs:
+        run.last_saved = checkpoint_path(run.model_dir, run.epoch)
+        keeps_state = cfg.ada_target > 0 or cfg.lecam > 0      # ADA's p / LeCam's EMAs
+        save_checkpoint(run.last_saved, nets=run.nets, opts=run.opts,
+                        generators={"noise": run.noise}, epoch=run.epoch,
+                        images_seen=run.images_seen, history=run.history, fingerprint=run.fp,
+                        meta=run.meta, ema=run.ema.state_dict() if run.ema is not None else None,
+                        adaptive=ctx.adaptive.state_dict() if keeps_state else None)
+
+
+def _save_final(run: _Run, z_grid: torch.Tensor, n_images: int) -> dict:
+    """generator.pt (+ encoder.pt), then info.json; returns info.json's content."""
+    cfg = run.cfg
+    if not _grid_path(run.model_dir, run.epoch).exists():   # grids/ lost while checkpoints remain
+        save_grid(run.sampling_G, z_grid, _grid_path(run.model_dir, run.epoch), run.device,
+                  run.grid_labels)
+    _publish_grid(run.model_dir, run.plots_dir, run.epoch)  # also after a resume with nothing left
+    final = {**run.meta, "epoch": run.epoch, "images_seen": run.images_seen}
+    history = run.history
+    info = {
+        "variant": run.variant, "model": cfg.model, "dataset": cfg.dataset,
+        "params": dataclasses.asdict(cfg), "fingerprint": run.fp, "fingerprint_parts": run.fp_parts,
+        "data_fingerprint": run.meta["data_fingerprint"],
+        "device": run.device.type, "precision": run.precision, "world_size": run.world.size,
+        "epochs": run.epoch, "images_seen": run.images_seen, "images": n_images,
+        "batch_size": cfg.batch_size,
+        "final": {k: history[-1][k] for k in LOGGED if history and k in history[-1]},
+        "versions": library_versions(),
+    }
+    finals = {"G": run.sampling_G, **({"E": run.nets["E"]} if run.family.encoder else {})}
+    save_run(run.model_dir, finals, final, info)
+    return info
+
+
 def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerprint: str,
           model_dir: str | Path, plots_dir: str | Path | None = None, progress: bool = True,
           log: Callable[[str], None] = _say, labels: torch.Tensor | None = None,
@@ -143,193 +353,70 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
     Conditional models (cdcgan) also need ``labels`` (int, one per image) and ``label_names``
     (the vocabulary, saved in the meta as ``labels`` with ``label_counts``); the per-epoch grid
     then cycles over the classes.
+
+    The steps: :func:`_prepare` (checks, identity, networks), :func:`_resume`, then per epoch
+    :func:`_train_epoch` and :func:`_end_epoch`, and :func:`_save_final`.
     """
     started = time.perf_counter()
-    check_images(images, cfg)
-    if cfg.batch_size > images.shape[0]:    # before anything is written
-        raise ConfigError(
-            f"variants.{variant}.batch_size: {cfg.batch_size} is larger than dataset "
-            f"{cfg.dataset!r} ({images.shape[0]} images); allowed values: 1 to {images.shape[0]} "
-            "(set it in the variant or lower the top-level batch_size)")
-    family = families.get(cfg.model)
-    conditional = family.conditional
-    if conditional:
-        labels, label_names, label_counts = check_labels(labels, label_names, images.shape[0])
-    model_dir = Path(model_dir)
     plots_dir = Path(plots_dir) if plots_dir is not None else None
-    device = resolve_device(cfg.device)
-    world = init_from_env(device.type)
-    if device.type == "cuda" and world.active:
-        device = torch.device("cuda", world.local_rank)
-        torch.cuda.set_device(device)
-    configure_cuda(device)
-    precision = resolve_precision(cfg.precision, device)
-    fp, fp_parts = run_identity(cfg, data_fingerprint, device, precision, world.size)
-    meta = {"variant": variant, "model": cfg.model, "dataset": cfg.dataset,
-            "latent_dim": cfg.latent_dim, "image_size": cfg.image_size,
-            "config": dataclasses.asdict(cfg), "fingerprint": fp, "fingerprint_parts": fp_parts,
-            "data_fingerprint": data_fingerprint, "device": device.type, "precision": precision}
-    if conditional:
-        meta.update(labels=label_names, label_counts=label_counts)
-
-    # networks from the seed, then (maybe) the state of an earlier run
-    seed_everything(cfg.seed)
-    nets = {k: v.to(device) for k, v in
-            family.build(cfg, len(label_names) if conditional else 0).items()}
-    opts = families.make_optimizers(cfg, nets)
-    ema = EMA(nets["G"], cfg.ema) if cfg.ema > 0 else None   # averaged G: grids, generator.pt
-    noise = torch.Generator(device=device).manual_seed(cfg.seed + 1 + 7919 * world.rank)
-    generators = {"noise": noise}
-    epoch, images_seen, history, adaptive_state = 0, 0, [], None
-    ckpt, aside = find_resume(model_dir, fp, fp_parts, nets.keys(), cfg.epochs, log)
-    if world.is_main:   # another run's files leave models/ (moved, never deleted) before any write
-        set_aside(aside, model_dir, default_stale_dir(model_dir), fp,
-                  lambda m: log(f"{variant}: {m}"))
-    if ckpt is not None:
-        for role, net in nets.items():
-            net.load_state_dict(ckpt["models"][role]["state_dict"])
-        for role, opt in opts.items():
-            opt.load_state_dict(ckpt["train"]["optimizers"][role])
-        restore_rng(ckpt["train"]["rng"], generators)
-        if ema is not None:
-            ema.load_state_dict(ckpt["ema"])
-        epoch, images_seen = ckpt["epoch"], ckpt["images_seen"]
-        adaptive_state = ckpt.get("adaptive")
-        history = [{k: v for k, v in h.items() if k != "seconds"}   # older files kept wall time
-                   for h in ckpt["history"]]
-        log(f"{variant}: resuming from epoch {epoch} ({checkpoint_path(model_dir, epoch)})")
-        del ckpt
-    start_epoch = epoch
-    last_saved = checkpoint_path(model_dir, epoch) if epoch else None
-    for net in nets.values():
+    run = _prepare(variant, cfg, images, labels, label_names, data_fingerprint, Path(model_dir),
+                   plots_dir, log)
+    _resume(run)
+    start_epoch = run.epoch
+    for net in run.nets.values():
         net.train()
-
-    step_fn = family.step
-    step_nets = compiled(nets, cfg.compile)         # the step calls these; `nets` are saved
-    ctx = StepContext(cfg, device, precision, noise, world=world)
-    if adaptive_state is not None:
-        ctx.adaptive.load_state_dict(adaptive_state)
-    keeps_state = cfg.ada_target > 0 or cfg.lecam > 0      # ADA's p / LeCam's EMAs
-    classes = labels.to(device) if conditional else None
-    if conditional:
-        ctx.label_probs = torch.tensor(label_counts, dtype=torch.float, device=device)
-    data = images.to(device)
+    step_nets = compiled(run.nets, cfg.compile)     # the step calls these; `nets` are saved
+    ctx = StepContext(cfg, run.device, run.precision, run.noise, world=run.world)
+    if run.adaptive is not None:
+        ctx.adaptive.load_state_dict(run.adaptive)
+    if run.family.conditional:
+        ctx.label_probs = torch.tensor(run.meta["label_counts"], dtype=torch.float,
+                                       device=run.device)
+    data = images.to(run.device)
     n = data.shape[0]
-    batch = cfg.batch_size                          # <= n (checked above)
-    steps_per_epoch = (n // world.size) // batch    # per process; incomplete batches dropped
-    ctx.steps_done = epoch * steps_per_epoch        # lazy R1 continues its schedule on resume
+    steps = (n // run.world.size) // cfg.batch_size  # per process; incomplete batches dropped
+    ctx.steps_done = run.epoch * steps                # lazy R1 continues its schedule on resume
     z_grid = grid_latents(cfg)
-    y_grid = cycling_labels(cfg.grid_size, len(label_names)) if conditional else None
-    live = _Live(plots_dir if world.is_main else None, cfg.image_size)  # rank 0 alone writes
-    for entry in history:                           # DVC wiped plots_dir: replay earlier epochs
+    live = _Live(plots_dir if run.world.is_main else None, cfg.image_size)  # rank 0 alone writes
+    for entry in run.history:                       # DVC wiped plots_dir: replay earlier epochs
         live.log(entry)
-        live.log_grid(entry["epoch"], _grid_path(model_dir, entry["epoch"]))
-    log(f"{variant}: {cfg.model} on {n} images of {cfg.image_size}px, {device.type}/{precision}, "
-        f"{torch.get_num_threads()} threads, epochs {epoch + 1}..{cfg.epochs}, "
-        f"{steps_per_epoch} steps of {batch} per epoch")
+        live.log_grid(entry["epoch"], _grid_path(run.model_dir, entry["epoch"]))
+    log(f"{variant}: {cfg.model} on {n} images of {cfg.image_size}px, "
+        f"{run.device.type}/{run.precision}, {torch.get_num_threads()} threads, "
+        f"epochs {run.epoch + 1}..{cfg.epochs}, {steps} steps of {cfg.batch_size} per epoch")
 
-    bar = tqdm(total=(cfg.epochs - epoch) * steps_per_epoch, desc=variant, unit="step",
+    bar = tqdm(total=(cfg.epochs - run.epoch) * steps, desc=variant, unit="step",
                disable=not progress, mininterval=1.0, dynamic_ncols=True)
-    t_run, images_run, epoch_seconds = time.perf_counter(), 0, []
+    clock, epoch_seconds = {"t0": time.perf_counter(), "images": 0}, []
     try:
-        while epoch < cfg.epochs:
-            epoch += 1
+        while run.epoch < cfg.epochs:
+            run.epoch += 1
             t_epoch = time.perf_counter()
-            order = shard(epoch_order(n, cfg.seed, epoch), world).to(device)
-            if world.active:    # per-process noise from (seed, rank, epoch): resumable without
-                noise.manual_seed(cfg.seed + 1 + 7919 * world.rank + 104729 * epoch)  # gathering RNGs
-            sums: dict[str, float] = {}
-            pending: list[torch.Tensor] = []      # this epoch's unread per-step losses (on device)
-            for step in range(1, steps_per_epoch + 1):
-                idx = order[(step - 1) * batch: step * batch]
-                real = data[idx].float().div_(127.5).sub_(1.0)
-                out = (step_fn(step_nets, opts, real, ctx) if classes is None
-                       else step_fn(step_nets, opts, real, ctx, classes=classes[idx]))
-                if ema is not None:
-                    ema.update(nets["G"])
-                pending.append(torch.stack(list(out.values())).float())
-                images_seen += real.shape[0] * world.size
-                images_run += real.shape[0] * world.size
-                bar.update(1)
-                if step % SYNC_EVERY and step != steps_per_epoch:
-                    continue
-                # Read the losses back every SYNC_EVERY steps, not every step: a GPU then queues
-                # steps without waiting on the host; a NaN is still reported at its own step.
-                stacked = torch.stack(pending)
-                if world.active:    # every process logs (and checks) the mean over processes
-                    stacked = all_reduce_mean(stacked, world)
-                for at, row in enumerate(stacked.tolist(), start=step - len(pending) + 1):
-                    values = dict(zip(out, row))
-                    bad = [k for k, v in values.items() if not math.isfinite(v)]
-                    if bad:
-                        raise TrainingDiverged(
-                            f"{variant}: non-finite {', '.join(f'{k}={values[k]}' for k in bad)} "
-                            f"at epoch {epoch}, step {at}/{steps_per_epoch}; last good checkpoint: "
-                            f"{last_saved or 'none'} (try a lower lr / lr_d)")
-                    for k, v in values.items():
-                        sums[k] = sums.get(k, 0.0) + v
-                pending.clear()
-                rate = images_run / max(time.perf_counter() - t_run, 1e-9)
-                bar.set_postfix_str(f"ep {epoch} {rate:.0f} img/s d {values['d_loss']:.3f} "
-                                    f"g {values['g_loss']:.3f}", refresh=False)
-            entry = {"epoch": epoch, "images_seen": images_seen,
-                     **{k: v / steps_per_epoch for k, v in sums.items()}}
-            if cfg.ada_target > 0:
-                entry["aug_p"] = round(float(ctx.adaptive.p), 6)
+            entry = _train_epoch(run, data, run.family.step, step_nets, ctx, steps, bar, clock)
             epoch_seconds.append(round(time.perf_counter() - t_epoch, 2))
-            bad_w = non_finite(nets)                # finite losses, broken weights
-            if bad_w:
-                raise TrainingDiverged(
-                    f"{variant}: non-finite weights {', '.join(bad_w[:3])} at epoch {epoch}, "
-                    f"step {steps_per_epoch}/{steps_per_epoch}; last good checkpoint: "
-                    f"{last_saved or 'none'} (try a lower lr / lr_d)")
-            history.append(entry)
-            live.log(entry)
-            if not world.is_main:
-                continue
-            save_grid(_sampling_G(nets, ema), z_grid, _grid_path(model_dir, epoch), device, y_grid)
-            _publish_grid(model_dir, plots_dir, epoch)
-            live.log_grid(epoch, _grid_path(model_dir, epoch))
-            if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
-                last_saved = checkpoint_path(model_dir, epoch)
-                save_checkpoint(last_saved, nets=nets, opts=opts,
-                                generators=generators, epoch=epoch, images_seen=images_seen,
-                                history=history, fingerprint=fp, meta=meta,
-                                ema=ema.state_dict() if ema is not None else None,
-                                adaptive=ctx.adaptive.state_dict() if keeps_state else None)
+            _end_epoch(run, entry, ctx, live, z_grid, steps)
     finally:
         bar.close()
         live.close()
 
-    bad = non_finite(nets)
+    bad = non_finite(run.nets)
     if bad:
-        raise TrainingDiverged(f"{variant}: non-finite weights after epoch {epoch}: {', '.join(bad[:5])}")
+        raise TrainingDiverged(f"{variant}: non-finite weights after epoch {run.epoch}: "
+                               f"{', '.join(bad[:5])}")
     # Wall-clock facts go to plots_dir/run.json, not models/: a rerun of the same run then
     # writes byte-identical models/ (so DVC skips evaluation after a code-only change).
-    seconds = time.perf_counter() - started
-    run = {"seconds": round(seconds, 2), "threads": torch.get_num_threads(),
-           "images_per_s": round(images_run / (time.perf_counter() - t_run), 1) if images_run else None,
-           "resumed_from_epoch": start_epoch or None, "epoch_seconds": epoch_seconds,
-           "machine": machine()}
-    if not world.is_main:
-        return {"variant": variant, "rank": world.rank, "world_size": world.size, "epochs": epoch,
-                "images_seen": images_seen, "device": device.type, "precision": precision, **run}
-    if not _grid_path(model_dir, epoch).exists():       # e.g. grids/ lost while checkpoints remain
-        save_grid(_sampling_G(nets, ema), z_grid, _grid_path(model_dir, epoch), device, y_grid)
-    _publish_grid(model_dir, plots_dir, epoch)            # also after a resume with nothing left
-    final = {**meta, "epoch": epoch, "images_seen": images_seen}
-    info = {
-        "variant": variant, "model": cfg.model, "dataset": cfg.dataset,
-        "params": dataclasses.asdict(cfg), "fingerprint": fp, "fingerprint_parts": fp_parts,
-        "data_fingerprint": data_fingerprint,
-        "device": device.type, "precision": precision, "world_size": world.size,
-        "epochs": epoch, "images_seen": images_seen, "images": n, "batch_size": batch,
-        "final": {k: history[-1][k] for k in LOGGED if history and k in history[-1]},
-        "versions": library_versions(),
-    }
-    finals = {"G": _sampling_G(nets, ema), **({"E": nets["E"]} if family.encoder else {})}
-    save_run(model_dir, finals, final, info)     # generator.pt, encoder.pt, then info.json
+    images_run = clock["images"]
+    record = {"seconds": round(time.perf_counter() - started, 2),
+              "threads": torch.get_num_threads(),
+              "images_per_s": (round(images_run / (time.perf_counter() - clock["t0"]), 1)
+                               if images_run else None),
+              "resumed_from_epoch": start_epoch or None, "epoch_seconds": epoch_seconds,
+              "machine": machine()}
+    if not run.world.is_main:
+        return {"variant": variant, "rank": run.world.rank, "world_size": run.world.size,
+                "epochs": run.epoch, "images_seen": run.images_seen, "device": run.device.type,
+                "precision": run.precision, **record}
+    info = _save_final(run, z_grid, n)
     if plots_dir is not None:
-        write_json(plots_dir / "run.json", run)
-    return {**info, **run}
-
+        write_json(plots_dir / "run.json", record)
+    return {**info, **record}
