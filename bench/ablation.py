@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import sys
 import time
 from pathlib import Path
 
+BEST = dict(upsample="resize_conv", lr=4e-4)   # best_artwork's levers (EMA: every run keeps one)
+ADA_OPS = "color,translation,cutout"           # the ops whose probability ADA adapts
 FASTGAN = dict(model="fastgan", loss="hinge", diffaugment="color,translation")
 # config name → TrainConfig overrides (on top of params.yaml's top-level values)
 ALL = dict(upsample="resize_conv", loss="hinge", lr=1e-4, lr_d=4e-4, r1=0.1, r1_every=4)
@@ -58,8 +61,13 @@ CONFIGS: dict[str, dict] = {
     "fastgan+flips": dict(FASTGAN, train_on="flips"),
     "fastgan+flips+ada+lecam": dict(FASTGAN, train_on="flips", ada_target=0.6, lecam=0.3,
                                     diffaugment="color,translation,cutout"),
-    "best+flips+ada+lecam": dict(upsample="resize_conv", lr=4e-4, train_on="flips",
-                                 diffaugment="color,translation,cutout", ada_target=0.6, lecam=0.3),
+    "best+flips+ada+lecam": dict(BEST, train_on="flips", diffaugment=ADA_OPS, ada_target=0.6,
+                                 lecam=0.3),
+    # issue 15's mid-scale ablation (--images): best_artwork's levers, then each lever alone on top
+    "best": BEST,
+    "best+flips": dict(BEST, train_on="flips"),
+    "best+ada": dict(BEST, diffaugment=ADA_OPS, ada_target=0.6),
+    "best+lecam": dict(BEST, lecam=0.3),
 }
 DEFAULT_ORDER = ["baseline", "all", "resize_conv", "hinge", "ttur", "r1", "resize_conv+hinge",
                  "resize_conv+diffaug", "mbstd", "diffaug+all"]
@@ -128,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--configs", nargs="+", default=DEFAULT_ORDER, choices=sorted(CONFIGS))
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--images", type=int, default=None,
+                    help="train each config for about this many images shown instead of --epochs "
+                         "(epochs = ceil(images / its training-set size)), so configs that train "
+                         "on fewer images per epoch (train_on=flips) get the same budget")
     ap.add_argument("--samples", type=int, default=250)
     ap.add_argument("--both-first", type=int, default=3,
                     help="run the first N configs at every seed before the others")
@@ -166,8 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     real = load_reference(ref_path, expect={"feature_net_sha1": net.sha1, "resize": net.resize}).feats
     csv_path, md_path = Path(args.csv), Path(args.md)
     rows = _read_rows(csv_path)
+    budget = (f"about {args.images:,} images shown per run (epochs = ceil(images / training-set "
+              f"size), so ×3 and flips-only runs see the same number)" if args.images
+              else f"{args.epochs} epochs")
     note = (f"DCGAN on {args.dataset} ×3 ({len(images)} images, {base.image_size} px), "
-            f"{args.epochs} epochs (batch {base.batch_size}), every run keeping an EMA "
+            f"{budget} (batch {base.batch_size}), every run keeping an EMA "
             f"(decay {args.ema}, warm-up (1+t)/(10+t)); {args.samples} samples vs "
             f"{real.n} real artworks (TF-Inception pool3, `pokegan.metrics`). The `fp32` rows "
             "are not a lever: the baseline without bf16 autocast (the check that bf16 costs no "
@@ -200,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         kinds = TRAIN_ON_KINDS[cfg.train_on]
         rows_used = images if kinds is None else images[torch.as_tensor(
             index["augmentation"].isin(kinds).to_numpy())]
+        if args.images:
+            epochs = max(1, math.ceil(args.images / len(rows_used)))
+            cfg = dataclasses.replace(cfg, epochs=epochs,
+                                      checkpoint_every=max(1, math.ceil(epochs / 5)))
         try:
             info = train(f"abl_{name}_s{seed}", cfg, rows_used, data_fingerprint=meta["fingerprint"],
                          model_dir=run_dir, progress=False, log=lambda m: print(m, flush=True))
