@@ -44,6 +44,7 @@ def main() -> int:
     cfg = config.load()
     from pokegan.data.prepared import load_prepared
     from pokegan.models.io import load_generator, sample
+    from pokegan.models.latents import seeded_latents
 
     metrics = load_metrics("metrics")
     variants = [v for v in cfg.variants if v in metrics]
@@ -69,8 +70,7 @@ def main() -> int:
             pick = torch.randperm(len(real), generator=gen)[:N_SIDE]
             real_by_ds[vc.dataset] = real[pick]
         G, _ = load_generator(Path("models") / v / "generator.pt")
-        z = latents.setdefault(vc.latent_dim, torch.randn(
-            N_SIDE, vc.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)))
+        z = latents.setdefault(vc.latent_dim, seeded_latents(cfg.seed, N_SIDE, vc.latent_dim))
         samples[v] = sample(G, N_SIDE, seed=cfg.seed, latents=z)
     first_ds = cfg.variant(variants[0]).dataset if variants else None
     if first_ds:

@@ -34,20 +34,12 @@ def _load_generator(model: str, checkpoint: str = "last"):
 
 
 def truncated_latents(n: int, dim: int, seed: int, truncation: float | None = None):
-    """Standard-normal latents from a CPU generator; with ``truncation`` t, every entry with
-    |z| > t is redrawn (the truncation trick: less variety, more typical samples)."""
-    import torch
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, dim, generator=gen)
-    if truncation is not None:
-        if not 0 < truncation < float("inf"):    # also refuses nan
-            raise CliError(f"--truncation must be a finite number > 0, got {truncation}")
-        for _ in range(1000):
-            bad = z.abs() > truncation
-            if not bad.any():
-                break
-            z[bad] = torch.randn(int(bad.sum()), generator=gen)
-    return z
+    """``pokegan sample``'s latents (see :func:`pokegan.models.latents.seeded_latents`), after
+    checking ``--truncation``."""
+    from pokegan.models.latents import seeded_latents
+    if truncation is not None and not 0 < truncation < float("inf"):    # also refuses nan
+        raise CliError(f"--truncation must be a finite number > 0, got {truncation}")
+    return seeded_latents(seed, n, dim, truncation)
 
 
 def _check_per_image_target(out: Path, overwrite: bool) -> None:

@@ -114,11 +114,6 @@ def build_references(cfg: Config, prepared_root: str | Path = "data/prepared",
 
 
 # --------------------------------------------------------------------------- evaluate stage
-def fixed_latents(n: int, latent_dim: int, seed: int) -> torch.Tensor:
-    """The evaluation latents: the first k of n are the same for every n (nested sample sets)."""
-    return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
-
-
 def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
@@ -144,6 +139,7 @@ def check_trained_as(meta: dict, name: str, variant: TrainConfig) -> None:
 
 @dataclass
 class _Scored:
+    latents: torch.Tensor
     feats: FeatureSet
     row: dict
     generator: torch.nn.Module
@@ -227,6 +223,7 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     from pokegan.models.conditional import empirical_labels, is_conditional
     from pokegan.models.io import (best_generator_path, check_run, list_checkpoints, load_generator,
                                    sample)
+    from pokegan.models.latents import seeded_latents
 
     started = time.perf_counter()
     variant = cfg.variant(name)
@@ -267,19 +264,20 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     for epoch, path in tqdm(checkpoints, desc=f"{name} checkpoints", unit="ckpt"):
         G, meta = load_generator(path, map_location="cpu")
         check_trained_as(meta, name, variant)
-        latents = fixed_latents(ev.samples_curve, int(meta["latent_dim"]), seed)
+        latents = seeded_latents(seed, ev.samples_curve, int(meta["latent_dim"]))
         feats, s = run(G, latents, None, f"{name} epoch {epoch}")
         row = {"epoch": int(epoch), "images_seen": meta.get("images_seen"), **s}
         rows.append(row)
-        last = _Scored(feats, row, G, meta)
+        last = _Scored(latents, feats, row, G, meta)
         best = _best_by_kid([b for b in (best, last) if b is not None])
         log(f"{name} epoch {epoch}: FID {s['fid']:.1f}  KID {s['kid']:.4f}±{s['kid_std']:.4f}  "
             f"P {s['precision']:.3f} R {s['recall']:.3f}  ({s['samples']} samples)")
 
     G, meta = G_final, meta_final
-    latents = fixed_latents(ev.samples, int(meta["latent_dim"]), seed)
+    latents = seeded_latents(seed, ev.samples, int(meta["latent_dim"]))
     reuse = None
-    if last is not None and same_weights(G, last.generator) and ev.samples >= last.feats.n:
+    if last is not None and same_weights(G, last.generator) and ev.samples >= last.feats.n \
+            and torch.equal(latents[:last.feats.n], last.latents):
         reuse = last.feats  # same generator, same first latents: those features are known
     final_feats, s = run(G, latents, reuse, f"{name} final")
     final_epoch = meta.get("epoch", rows[-1]["epoch"] if rows else None)
