@@ -152,8 +152,8 @@ def test_cli_fid_takes_generated_then_reference(tmp_path, monkeypatch, capsys):
     real one has full precision and low recall — not the other way round."""
     from fixtures.project import FakeNet
     from pokegan.cli import main
-    from pokegan.metrics import evaluate
-    monkeypatch.setattr(evaluate, "load_feature_net", FakeNet)
+    from pokegan.metrics import compare
+    monkeypatch.setattr(compare, "load_feature_net", FakeNet)
     monkeypatch.chdir(tmp_path)
     real, _ = _features(3, n1=80)
     corner = np.argsort(((real - real[0]) ** 2).sum(1))[:12]     # real[0] and its neighbours

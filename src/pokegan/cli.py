@@ -255,8 +255,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_fid(args) -> int:
-    from pokegan.metrics.evaluate import fid_command
-    return fid_command(args.generated, args.reference, args.json)
+    """Print FID/KID (+ P/R) of GENERATED against REFERENCE; with --json also write them.
+
+    Uses params.yaml's ``eval`` section and ``seed`` when run where one exists, else defaults.
+    """
+    from pokegan import config
+    from pokegan.files import write_json
+    from pokegan.metrics.compare import compare
+    try:
+        cfg = config.load() if config.PARAMS_FILE.is_file() else None
+        ev = cfg.eval if cfg else config.EvalConfig()
+        max_pixels = cfg.data.max_pixels if cfg else config.DataConfig().max_pixels
+        out = compare(args.generated, args.reference, ev, cfg.seed if cfg else 0, max_pixels,
+                      log=lambda m: print(m, file=sys.stderr))
+    except (config.ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        raise CliError(str(exc)) from None
+    print(f"FID        {out['fid']:.3f}")
+    print(f"KID        {out['kid']:.5f} ± {out['kid_std']:.5f} (subsets of {out['kid_subset_size']})")
+    if out["precision"] is not None:
+        print(f"precision  {out['precision']:.3f}   recall {out['recall']:.3f}")
+    for side in ("generated", "reference"):
+        s = out[side]
+        print(f"{side}: {s['path']} ({s['kind']}, {s['n']} images"
+              + (f", {s['bad']} unusable skipped" if s["bad"] else "") + ")")
+    if args.json:
+        write_json(args.json, out)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

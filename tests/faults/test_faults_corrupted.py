@@ -177,7 +177,7 @@ def eval_project(tmp_path, monkeypatch):
 def _other_net_reference(root, monkeypatch, tmp_path):
     """artwork.npz computed by a different feature network (its sha1 differs)."""
     from pokegan.config import load
-    from pokegan.metrics.evaluate import build_references
+    from pokegan.metrics.references import build_references
 
     class OtherNet(FakeNet):
         sha1 = "0123456789abcdef0123456789abcdef01234567"

@@ -2,7 +2,8 @@
 
 Modules: ``inception`` (the sha1-pinned TF-Inception pool3 network and its resize),
 ``features`` (the shared feature cache and reference files), one module per metric (``fid``,
-``kid``, ``precision_recall``, ``inception_score``) and ``evaluate`` (the reference / evaluate
-stages and folder comparison). Importing this package is cheap; torch-fidelity is imported only
-by the functions that use it.
+``kid``, ``precision_recall``, ``inception_score``), and one per job: ``references`` (the
+``reference`` stage), ``evaluate`` (the ``evaluate@<variant>`` stage) and ``compare`` (``pokegan
+fid``). Importing this package is cheap; torch-fidelity is imported only by the functions that
+use it.
 """

@@ -1,9 +1,7 @@
-"""The metric suite and the work of the ``reference`` and ``evaluate@<variant>`` stages.
+"""The ``evaluate@<variant>`` stage's work: score a trained variant.
 
 * :func:`score` — FID, KID (mean, std), precision, recall of generated features against the
   reference features (one feature pass per image; every metric reuses it).
-* :func:`build_references` — featurise the un-augmented real images of every prepared dataset
-  once (seeded subsample of at most ``eval.real_max``) into ``data/reference/<dataset>.npz``.
 * :func:`evaluate_variant` — score every checkpoint of a variant on ``eval.samples_curve``
   samples (``plots/eval/<variant>.csv``) and the final generator on ``eval.samples`` samples
   (``metrics/<variant>.json``); the same seeded latents everywhere, so the curve compares
@@ -14,15 +12,14 @@
 ``metrics/<variant>.json`` holds only numbers a person compares across commits (so
 ``dvc metrics diff`` after a rerun with unchanged weights prints nothing); how they were computed
 (feature network, library versions, seconds, notes) goes to ``metrics/provenance/<variant>.json``,
-an ordinary output that is not a DVC metric.
+an ordinary output that is not a DVC metric. The real images' features come from the
+``reference`` stage (:mod:`pokegan.metrics.references`).
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +28,14 @@ import numpy as np
 import torch
 
 from pokegan.config import NOT_IN_FINGERPRINT, Config, EvalConfig, TrainConfig
-from pokegan.files import atomic_dir, atomic_path, library_versions, machine, write_json
-from pokegan.metrics.features import (FeatureSet, load_reference, reference_fingerprint,
-                                      reference_path, save_reference, subsample_rows)
+from pokegan.files import atomic_path, library_versions, machine, write_json
+from pokegan.metrics.features import FeatureSet, load_reference, reference_path
 from pokegan.metrics.fid import fid
-from pokegan.metrics.inception import FeatureNet, load_feature_net, resize_to_input
+from pokegan.metrics.inception import FeatureNet, load_feature_net
 from pokegan.metrics.inception_score import ISScorer
 from pokegan.metrics.kid import kid
 from pokegan.metrics.precision_recall import precision_recall
+from pokegan.metrics.references import expected_fingerprint
 
 PROVENANCE_DIR = "provenance"   # under the metrics folder: metrics/provenance/<variant>.json
 CURVE_COLUMNS = ["epoch", "images_seen", "fid", "kid", "kid_std", "is", "precision", "recall",
@@ -52,65 +49,6 @@ def score(real: FeatureSet, fake: FeatureSet, ev: EvalConfig, seed: int) -> dict
     precision, recall = precision_recall(real, fake, k) if k >= 1 else (None, None)
     return {"fid": fid(real, fake), "kid": kid_mean, "kid_std": kid_std, "kid_subset_size": m,
             "precision": precision, "recall": recall, "samples": fake.n, "real_samples": real.n}
-
-
-# --------------------------------------------------------------------------- reference stage
-def prepared_datasets(root: str | Path = "data/prepared") -> list[str]:
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    return sorted(d.name for d in root.iterdir() if d.is_dir() and (d / "meta.json").is_file())
-
-
-def dataset_fingerprint(dataset: str, root: str | Path = "data/prepared") -> str | None:
-    meta = Path(root) / dataset / "meta.json"
-    if not meta.is_file():
-        return None
-    return str(json.loads(meta.read_text()).get("fingerprint"))
-
-
-def expected_fingerprint(cfg: Config, dataset: str, net: FeatureNet,
-                         prepared_root: str | Path = "data/prepared") -> dict:
-    """What the reference of ``dataset`` must have been computed from (see features.py)."""
-    fp = reference_fingerprint(dataset, dataset_fingerprint(dataset, prepared_root) or "",
-                               net.sha1, net.resize, cfg.eval.real_max, cfg.seed)
-    if dataset_fingerprint(dataset, prepared_root) is None:
-        fp.pop("dataset_fingerprint")  # prepared data not in this workspace: compare the rest
-    return fp
-
-
-def build_references(cfg: Config, prepared_root: str | Path = "data/prepared",
-                     out_root: str | Path = "data/reference", net: FeatureNet | None = None,
-                     log=print) -> dict[str, Path]:
-    """Write ``<out_root>/<dataset>.npz`` for every dataset under ``prepared_root`` (atomically)."""
-    from pokegan.data.prepared import load_prepared
-    datasets = prepared_datasets(prepared_root)
-    if not datasets:
-        raise FileNotFoundError(f"{prepared_root}: no prepared datasets found; run `dvc repro augment`")
-    net = net or load_feature_net()
-    written = {}
-    with atomic_dir(out_root) as tmp:
-        for ds in datasets:
-            t0 = time.perf_counter()
-            images, index, meta = load_prepared(ds, root=prepared_root, originals_only=True)
-            if len(images) < 2:
-                raise ValueError(f"{prepared_root}/{ds}: {len(images)} un-augmented images; "
-                                 "a reference needs at least 2")
-            rows = subsample_rows(len(images), cfg.eval.real_max, cfg.seed)
-            feats = FeatureSet(net.extract(images[torch.as_tensor(rows)], cfg.eval.batch_size,
-                                           desc=f"reference {ds}"))
-            fp = reference_fingerprint(ds, meta.get("fingerprint", ""), net.sha1, net.resize,
-                                       cfg.eval.real_max, cfg.seed)
-            source_rows = index["row"].to_numpy()[rows] if "row" in index.columns else rows
-            save_reference(tmp / f"{ds}.npz", feats, fp, source_rows,
-                           extra={"feature_extractor": net.info(), "originals": len(images),
-                                  "image_size": int(images.shape[-1]),
-                                  "versions": library_versions()})
-            written[ds] = Path(out_root) / f"{ds}.npz"
-            dt = time.perf_counter() - t0
-            log(f"reference {ds}: {feats.n} of {len(images)} originals at {images.shape[-1]} px, "
-                f"{dt:.0f} s ({feats.n / max(dt, 1e-9):.1f} img/s) -> {written[ds]}")
-    return written
 
 
 # --------------------------------------------------------------------------- evaluate stage
@@ -333,115 +271,3 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
         f"on {s['samples']} samples vs {real.n} real"
         + (f" (reused {reuse.n} curve features)" if reuse is not None else ""))
     return result
-
-
-def fid_command(generated: str, reference: str, json_out: str | None = None) -> int:
-    """`pokegan fid GENERATED REFERENCE [--json OUT]`: print FID/KID (+ P/R); exit 0, or 1 with
-    an error line. Precision is the share of GENERATED inside REFERENCE's manifold, recall the
-    share of REFERENCE inside GENERATED's.
-
-    Uses params.yaml's ``eval`` section and ``seed`` when run where one exists, else defaults.
-    """
-    from pokegan import config
-    try:
-        cfg = config.load() if config.PARAMS_FILE.is_file() else None
-        ev = cfg.eval if cfg else EvalConfig()
-        max_pixels = cfg.data.max_pixels if cfg else config.DataConfig().max_pixels
-        out = compare(generated, reference, ev, cfg.seed if cfg else 0, max_pixels,
-                      log=lambda m: print(m, file=sys.stderr))
-    except (config.ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
-        print(f"pokegan fid: error: {exc}", file=sys.stderr)
-        return 1
-    print(f"FID        {out['fid']:.3f}")
-    print(f"KID        {out['kid']:.5f} ± {out['kid_std']:.5f} (subsets of {out['kid_subset_size']})")
-    if out["precision"] is not None:
-        print(f"precision  {out['precision']:.3f}   recall {out['recall']:.3f}")
-    for side in ("generated", "reference"):
-        s = out[side]
-        print(f"{side}: {s['path']} ({s['kind']}, {s['n']} images"
-              + (f", {s['bad']} unusable skipped" if s["bad"] else "") + ")")
-    if json_out:
-        write_json(json_out, out)
-    return 0
-
-
-# --------------------------------------------------------------------------- `pokegan fid`
-@dataclass
-class Source:
-    """A side of a comparison: features plus where they came from."""
-    label: str
-    feats: FeatureSet
-    kind: str          # "folder" or "reference"
-    bad: int = 0       # unusable files skipped (folders)
-
-
-def image_files(folder: Path) -> list[Path]:
-    from pokegan.data.images import IMAGE_SUFFIXES
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
-
-
-def folder_features(folder: str | Path, net: FeatureNet, batch_size: int = 50,
-                    max_pixels: int = 40_000_000, log=print) -> tuple[FeatureSet, int]:
-    """Features of every decodable image under ``folder`` (any size, resized to 299 each);
-    returns (features, number of bad files skipped, each reported once on ``log``)."""
-    from pokegan.data.images import BadImage, decode_image
-    folder = Path(folder)
-    files = image_files(folder)
-    bad = 0
-
-    def batches():
-        nonlocal bad
-        buf = []
-        for path in files:
-            try:
-                img = decode_image(path, max_pixels)
-            except BadImage as exc:
-                bad += 1
-                log(f"skipped {path}: {exc.reason}")
-                continue
-            x = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
-            buf.append(resize_to_input(x[None])[0])
-            if len(buf) == batch_size:
-                yield torch.stack(buf)
-                buf = []
-        if buf:
-            yield torch.stack(buf)
-
-    feats = net.extract_batches(batches(), total=len(files), desc=f"features {folder.name}")
-    return FeatureSet(feats), bad
-
-
-def load_source(spec: str | Path, net: FeatureNet, batch_size: int, max_pixels: int,
-                log=print) -> Source:
-    path = Path(spec)
-    if path.is_dir():
-        feats, bad = folder_features(path, net, batch_size, max_pixels, log)
-        if feats.n < 2:
-            raise ValueError(f"{path}: {feats.n} usable images ({bad} unusable); need at least 2")
-        return Source(str(path), feats, "folder", bad)
-    if path.is_file() and path.suffix == ".npz":
-        ref = load_reference(path, expect={"feature_net_sha1": net.sha1, "resize": net.resize})
-        return Source(str(path), ref.feats, "reference")
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such folder or reference file")
-    raise ValueError(f"{path}: expected a folder of images or a reference .npz")
-
-
-def compare(generated: str | Path, reference: str | Path, ev: EvalConfig, seed: int = 0,
-            max_pixels: int = 40_000_000, net: FeatureNet | None = None, log=print) -> dict:
-    """FID, KID, precision and recall of ``generated`` against ``reference`` (each a folder of
-    images or a reference .npz); precision asks how much of ``generated`` looks real."""
-    for p in (generated, reference):  # fail before loading the network or featurising a side
-        if not Path(p).exists():
-            raise FileNotFoundError(f"{p}: no such folder or reference file")
-    net = net or load_feature_net()
-    fake = load_source(generated, net, ev.batch_size, max_pixels, log)
-    real = load_source(reference, net, ev.batch_size, max_pixels, log)
-    s = score(real.feats, fake.feats, ev, seed)
-    return {"fid": s["fid"], "kid": s["kid"], "kid_std": s["kid_std"],
-            "kid_subset_size": s["kid_subset_size"], "precision": s["precision"],
-            "recall": s["recall"],
-            **{side: {"path": src.label, "kind": src.kind, "n": src.feats.n, "bad": src.bad}
-               for side, src in (("generated", fake), ("reference", real))},
-            "feature_extractor": {"name": net.name, "sha1": net.sha1, "resize": net.resize}}
