@@ -27,18 +27,23 @@ def _metrics(tmp_path):
     return load_metrics(d)
 
 
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.split("|")[1:-1]]
+
+
 def test_table_has_one_row_per_variant_with_its_numbers(tmp_path):
-    table = metrics_table(_metrics(tmp_path))
-    rows = {line.split("|")[1].strip(): line for line in table.splitlines()[2:]}
+    table = metrics_table(_metrics(tmp_path)).splitlines()
+    rows = {_cells(line)[0]: dict(zip(_cells(table[0]), _cells(line))) for line in table[2:]}
     assert set(rows) == {"aegan_artwork", "dcgan_artwork"}
-    cells = [c.strip() for c in rows["dcgan_artwork"].split("|")[1:-1]]
-    assert cells[1] == "10" and cells[2] == "312.3"
-    assert cells[3] == "301.2 ± 4.2"           # KID ×10³
-    assert cells[4] == "—"                     # IS null is shown as missing, not 0
-    assert cells[7] == "8 (290.1)"             # best checkpoint by curve KID: epoch (KID ×10³)
-    assert cells[8] == "500 / 749"
-    assert "DCGAN819" in cells[9]
-    assert [c.strip() for c in rows["aegan_artwork"].split("|")[1:-1]][4] == "2.35"
+    dcgan = rows["dcgan_artwork"]
+    assert dcgan["epoch"] == "10" and dcgan["FID"] == "312.3"
+    assert dcgan["KID ×10³ (± std)"] == "301.2 ± 4.2"
+    assert dcgan["IS"] == "—"                  # IS null is shown as missing, not 0
+    assert dcgan["precision"] == "0.123" and dcgan["recall"] == "0.050"
+    assert dcgan["best checkpoint: epoch (curve KID ×10³)"] == "8 (290.1)"
+    assert dcgan["samples / real"] == "500 / 749"
+    assert "DCGAN819" in dcgan["study (its own FID, IS)"]
+    assert rows["aegan_artwork"]["IS"] == "2.35"
 
 
 def test_report_body(tmp_path):

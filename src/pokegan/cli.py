@@ -255,12 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_fid(args) -> int:
-    """Print FID/KID (+ P/R) of GENERATED against REFERENCE; with --json also write them.
+    """Print the metrics of GENERATED against REFERENCE (FID, KID, P/R, ...: each registered
+    metric's terminal line); with --json also write them.
 
     Uses params.yaml's ``eval`` section and ``seed`` when run where one exists, else defaults.
     """
     from pokegan import config
     from pokegan.files import write_json
+    from pokegan.metrics import registry
     from pokegan.metrics.compare import compare
     try:
         cfg = config.load() if config.PARAMS_FILE.is_file() else None
@@ -270,10 +272,8 @@ def cmd_fid(args) -> int:
                       log=lambda m: print(m, file=sys.stderr))
     except (config.ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
         raise CliError(str(exc)) from None
-    print(f"FID        {out['fid']:.3f}")
-    print(f"KID        {out['kid']:.5f} ± {out['kid_std']:.5f} (subsets of {out['kid_subset_size']})")
-    if out["precision"] is not None:
-        print(f"precision  {out['precision']:.3f}   recall {out['recall']:.3f}")
+    for line in registry.terminal_lines(out):
+        print(line)
     for side in ("generated", "reference"):
         s = out[side]
         print(f"{side}: {s['path']} ({s['kind']}, {s['n']} images"

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from pokegan.config import EvalConfig
-from pokegan.metrics.evaluate import score
+from pokegan.metrics import registry
 from pokegan.metrics.features import FeatureSet, load_reference
 from pokegan.metrics.inception import FeatureNet, load_feature_net, resize_to_input
 
@@ -78,18 +78,17 @@ def load_source(spec: str | Path, net: FeatureNet, batch_size: int, max_pixels: 
 
 def compare(generated: str | Path, reference: str | Path, ev: EvalConfig, seed: int = 0,
             max_pixels: int = 40_000_000, net: FeatureNet | None = None, log=print) -> dict:
-    """FID, KID, precision and recall of ``generated`` against ``reference`` (each a folder of
-    images or a reference .npz); precision asks how much of ``generated`` looks real."""
+    """Every registered metric that needs only features (FID, KID, precision, recall, ...) of
+    ``generated`` against ``reference`` (each a folder of images or a reference .npz);
+    precision asks how much of ``generated`` looks real."""
     for p in (generated, reference):  # fail before loading the network or featurising a side
         if not Path(p).exists():
             raise FileNotFoundError(f"{p}: no such folder or reference file")
     net = net or load_feature_net()
     fake = load_source(generated, net, ev.batch_size, max_pixels, log)
     real = load_source(reference, net, ev.batch_size, max_pixels, log)
-    s = score(real.feats, fake.feats, ev, seed)
-    return {"fid": s["fid"], "kid": s["kid"], "kid_std": s["kid_std"],
-            "kid_subset_size": s["kid_subset_size"], "precision": s["precision"],
-            "recall": s["recall"],
+    s = registry.compute(registry.Inputs(real.feats, fake.feats, ev, seed))
+    return {**registry.values(s),
             **{side: {"path": src.label, "kind": src.kind, "n": src.feats.n, "bad": src.bad}
                for side, src in (("generated", fake), ("reference", real))},
             "feature_extractor": {"name": net.name, "sha1": net.sha1, "resize": net.resize}}

@@ -1,7 +1,7 @@
 """The ``evaluate@<variant>`` stage's work: score a trained variant.
 
-* :func:`score` — FID, KID (mean, std), precision, recall of generated features against the
-  reference features (one feature pass per image; every metric reuses it).
+* :func:`score` — every registered metric (:mod:`pokegan.metrics.registry`) of generated
+  features against the reference features (one feature pass per image; every metric reuses it).
 * :func:`evaluate_variant` — score every checkpoint of a variant on ``eval.samples_curve``
   samples (``plots/eval/<variant>.csv``) and the final generator on ``eval.samples`` samples
   (``metrics/<variant>.json``); the same seeded latents everywhere, so the curve compares
@@ -29,26 +29,28 @@ import torch
 
 from pokegan.config import NOT_IN_FINGERPRINT, Config, EvalConfig, TrainConfig
 from pokegan.files import atomic_path, library_versions, machine, write_json
+from pokegan.metrics import registry
 from pokegan.metrics.features import FeatureSet, load_reference, reference_path
-from pokegan.metrics.fid import fid
 from pokegan.metrics.inception import FeatureNet, load_feature_net
 from pokegan.metrics.inception_score import ISScorer
 from pokegan.metrics.kid import kid
-from pokegan.metrics.precision_recall import precision_recall
 from pokegan.metrics.references import expected_fingerprint
 
 PROVENANCE_DIR = "provenance"   # under the metrics folder: metrics/provenance/<variant>.json
-CURVE_COLUMNS = ["epoch", "images_seen", "fid", "kid", "kid_std", "is", "precision", "recall",
-                 "samples"]
+BEST_BY = "kid"     # the curve key whose lowest value picks the best checkpoint
 
 
-def score(real: FeatureSet, fake: FeatureSet, ev: EvalConfig, seed: int) -> dict:
-    """FID, KID, precision and recall of ``fake`` against ``real`` (features only)."""
-    kid_mean, kid_std, m = kid(real, fake, ev.kid_subsets, ev.kid_subset_size, seed)
-    k = min(ev.pr_k, real.n - 1, fake.n - 1)
-    precision, recall = precision_recall(real, fake, k) if k >= 1 else (None, None)
-    return {"fid": fid(real, fake), "kid": kid_mean, "kid_std": kid_std, "kid_subset_size": m,
-            "precision": precision, "recall": recall, "samples": fake.n, "real_samples": real.n}
+def curve_columns() -> list[str]:
+    """The columns of plots/eval/<variant>.csv: the checkpoint, its metrics, the sample count."""
+    return ["epoch", "images_seen", *(k.name for k in registry.keys(curve=True)), "samples"]
+
+
+def score(real: FeatureSet, fake: FeatureSet, ev: EvalConfig, seed: int, final: bool = False,
+          class_probs: np.ndarray | None = None, class_probs_note: str | None = None) -> dict:
+    """The registered metrics of ``fake`` against ``real`` that run on a curve checkpoint (or,
+    ``final``, on the final model) and whose inputs are given, and the sample counts."""
+    x = registry.Inputs(real, fake, ev, seed, class_probs, class_probs_note)
+    return {**registry.compute(x, final), "samples": fake.n, "real_samples": real.n}
 
 
 # --------------------------------------------------------------------------- evaluate stage
@@ -101,7 +103,7 @@ def _shown(path: Path, models_root: str | Path) -> str:
 def _best_by_kid(scored: list[_Scored]) -> _Scored | None:
     """The checkpoint with the lowest curve KID (the unbiased small-sample metric); the
     earliest one on a tie."""
-    return min(scored, key=lambda s: (s.row["kid"], s.row["epoch"])) if scored else None
+    return min(scored, key=lambda s: (s.row[BEST_BY], s.row["epoch"])) if scored else None
 
 
 def _save_best(best: _Scored, path: Path) -> None:
@@ -181,21 +183,25 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     if ref_size and meta_final.get("image_size") and int(meta_final["image_size"]) != int(ref_size):
         raise ValueError(f"{final_path} generates {meta_final['image_size']} px images but "
                          f"{ref.path} holds {ref_size} px real images; run `dvc repro` to rebuild both")
-    is_scorer = ISScorer(ev.inception_is_weights, ev.is_splits, ev.batch_size)
+    # the IS classifier, asked only when a registered metric needs class probabilities
+    classifier = ISScorer(ev.inception_is_weights, ev.is_splits, ev.batch_size) \
+        if registry.CLASS_PROBS in registry.needed() else None
     # conditional G: seeded labels from the training type distribution, nested like the latents
     vocab = meta_final.get("labels") if is_conditional(G_final) else None
 
     def labels_for(n: int) -> torch.Tensor | None:
         return empirical_labels(n, meta_final["label_counts"], seed) if vocab else None
 
-    def run(G, latents: torch.Tensor, reuse: FeatureSet | None, desc: str):
+    def run(G, latents: torch.Tensor, reuse: FeatureSet | None, desc: str, final: bool):
         images = sample(G, len(latents), seed, batch_size=ev.batch_size, device="cpu",
                         latents=latents, labels=labels_for(len(latents)))
         start = reuse.n if reuse is not None else 0
         new = net.extract(images[start:], ev.batch_size, desc=desc) if start < len(images) \
             else np.zeros((0, net.dim), np.float32)
         feats = FeatureSet(np.concatenate([reuse.features, new]) if reuse is not None else new)
-        return feats, {**score(real, feats, ev, seed), **is_scorer(images)}
+        probs = classifier.class_probs(images) if classifier else None
+        note = classifier.reason if classifier and probs is None else None
+        return feats, score(real, feats, ev, seed, final, probs, note)
 
     rows, last, best = [], None, None
     checkpoints = list_checkpoints(model_dir)
@@ -203,13 +209,12 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
         G, meta = load_generator(path, map_location="cpu")
         check_trained_as(meta, name, variant)
         latents = seeded_latents(seed, ev.samples_curve, int(meta["latent_dim"]))
-        feats, s = run(G, latents, None, f"{name} epoch {epoch}")
+        feats, s = run(G, latents, None, f"{name} epoch {epoch}", final=False)
         row = {"epoch": int(epoch), "images_seen": meta.get("images_seen"), **s}
         rows.append(row)
         last = _Scored(latents, feats, row, G, meta)
         best = _best_by_kid([b for b in (best, last) if b is not None])
-        log(f"{name} epoch {epoch}: FID {s['fid']:.1f}  KID {s['kid']:.4f}±{s['kid_std']:.4f}  "
-            f"P {s['precision']:.3f} R {s['recall']:.3f}  ({s['samples']} samples)")
+        log(f"{name} epoch {epoch}: {registry.summary(s)}  ({s['samples']} samples)")
 
     G, meta = G_final, meta_final
     latents = seeded_latents(seed, ev.samples, int(meta["latent_dim"]))
@@ -217,11 +222,12 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     if last is not None and same_weights(G, last.generator) and ev.samples >= last.feats.n \
             and torch.equal(latents[:last.feats.n], last.latents):
         reuse = last.feats  # same generator, same first latents: those features are known
-    final_feats, s = run(G, latents, reuse, f"{name} final")
+    final_feats, s = run(G, latents, reuse, f"{name} final", final=True)
     final_epoch = meta.get("epoch", rows[-1]["epoch"] if rows else None)
 
-    curve = pd.DataFrame([{c: _nan_to_none(r.get(c)) for c in CURVE_COLUMNS} for r in rows],
-                         columns=CURVE_COLUMNS)
+    columns = curve_columns()
+    curve = pd.DataFrame([{c: _nan_to_none(r.get(c)) for c in columns} for r in rows],
+                         columns=columns)
     with atomic_path(Path(plots_root) / f"{name}.csv") as tmp:
         curve.to_csv(tmp, index=False)
     best_path = best_generator_path(model_dir)
@@ -230,13 +236,10 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     else:       # no checkpoints: nothing to choose from, and no stale choice may survive
         best_path.unlink(missing_ok=True)
     result = {
-        "fid": s["fid"], "kid": s["kid"], "kid_std": s["kid_std"],
-        "kid_subset_size": s["kid_subset_size"],
-        "is": s["is"], "is_std": s["is_std"],
-        "precision": s["precision"], "recall": s["recall"],
+        **registry.values(s),
         "epoch": final_epoch, "images_seen": meta.get("images_seen"),
         "samples": s["samples"], "real_samples": real.n,
-        "best": {"epoch": best.row["epoch"], "kid": best.row["kid"], "fid": best.row["fid"]}
+        "best": {"epoch": best.row["epoch"], BEST_BY: best.row[BEST_BY], "fid": best.row["fid"]}
         if best else None,
     }
     provenance = {
@@ -249,9 +252,8 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
         "training": {k: meta.get(k) for k in ("device", "precision", "fingerprint")},
         "library_versions": library_versions(),
         "machine": machine(),
+        **registry.notes(s),     # why a value is null (e.g. no IS classifier weights)
     }
-    if s["is_note"]:
-        provenance["is_note"] = s["is_note"]
     if vocab:
         real_types = reference_types(ref, variant.dataset, prepared_root)
         if real_types is None:
@@ -267,7 +269,7 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     write_json(Path(metrics_root) / f"{name}.json", result)
     provenance["seconds"] = round(time.perf_counter() - started, 1)
     write_json(provenance_path(name, metrics_root), provenance)
-    log(f"{name} final (epoch {final_epoch}): FID {s['fid']:.1f}  KID {s['kid']:.4f}  "
+    log(f"{name} final (epoch {final_epoch}): {registry.summary(s)}  "
         f"on {s['samples']} samples vs {real.n} real"
         + (f" (reused {reuse.n} curve features)" if reuse is not None else ""))
     return result
