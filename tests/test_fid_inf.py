@@ -1,0 +1,78 @@
+"""FID∞ (Chong & Forsyth 2020) on Gaussian features whose true FID is known, and its place in
+the outputs, which only the metric registry gives it (it is one file, metrics/fid_inf.py)."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from fixtures.project import FakeNet, fake_models, make_project
+from pokegan import config
+from pokegan.metrics import registry
+from pokegan.metrics.evaluate import evaluate_variant
+from pokegan.metrics.features import FeatureSet
+from pokegan.metrics.fid import fid
+from pokegan.metrics.fid_inf import fid_infinity, subset_sizes
+from pokegan.metrics.references import build_references
+from pokegan.report.tables import metrics_table
+
+D = 16
+
+
+def _gaussian(n: int, seed: int, shift: float = 0.0) -> FeatureSet:
+    """n draws of one fixed correlated Gaussian in D dimensions, its mean moved by ``shift``
+    along the diagonal (true FID to the unshifted one: shift²)."""
+    mix = np.random.default_rng(0).standard_normal((D, D)) / np.sqrt(D) / 2 + np.eye(D)
+    x = np.random.default_rng(seed).standard_normal((n, D)) @ mix
+    return FeatureSet(x + shift / np.sqrt(D))
+
+
+REAL = _gaussian(50_000, 1)       # so many that the real side's own bias is negligible
+
+
+def test_identical_distributions_give_fid_inf_near_zero_while_fid_is_biased():
+    fake = _gaussian(1000, 2)
+    assert fid(REAL, fake.head(250)) > 0.25 and fid(REAL, fake) > 0.07   # FID's 1/N bias
+    assert abs(fid_infinity(REAL, fake, seed=0)) < 0.05
+
+
+def test_a_known_mean_shift_is_recovered():
+    fake = _gaussian(1000, 3, shift=2.0)
+    assert fid_infinity(REAL, fake, seed=0) == pytest.approx(4.0, abs=0.5)
+
+
+def test_sizes_and_too_few_samples():
+    assert subset_sizes(500).tolist() == [125, 179, 232, 286, 339, 393, 446, 500]
+    assert subset_sizes(12).tolist() == [3, 4, 6, 7, 8, 9, 11, 12]
+    assert fid_infinity(REAL, _gaussian(2, 4)) is None          # one size: no line to fit
+    fake = _gaussian(300, 5)
+    assert fid_infinity(REAL, fake, seed=1) == fid_infinity(REAL, fake, seed=1)   # seeded
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    root = make_project(tmp_path / "p", prepared=True)
+    fake_models(root)
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))   # no IS weights
+    cfg = config.load()
+    build_references(cfg, net=FakeNet(), log=lambda m: None)
+    return cfg
+
+
+def _outputs(cfg):
+    evaluate_variant(cfg, "tiny", net=FakeNet(), log=lambda m: None)
+    saved = json.loads(open("metrics/tiny.json").read())
+    return saved, list(pd.read_csv("plots/eval/tiny.csv").columns), \
+        metrics_table({"tiny": saved}).splitlines()[0]
+
+
+def test_the_registry_puts_it_in_the_final_metrics_and_the_table(project, monkeypatch):
+    assert registry.get("fid_inf").curve is False                   # final model only
+    saved, columns, header = _outputs(project)
+    assert np.isfinite(saved["fid_inf"]) and "fid_inf" not in columns
+    assert "| FID | FID∞ | KID ×10³ (± std) |" in header
+    monkeypatch.delitem(registry.REGISTRY, "fid_inf")               # unregistered: gone
+    saved, columns, header = _outputs(project)
+    assert "fid_inf" not in saved and "FID∞" not in header
