@@ -4,10 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from PIL import Image
 
-from pokegan.report import figures
+from pokegan.report import build, figures
 from pokegan.report.markdown import report_markdown
 from pokegan.report.tables import load_metrics, metrics_table
 from pokegan.report.training_logs import read_training_log
@@ -61,8 +62,62 @@ def test_report_stage_writes_only_its_declared_outputs():
     stage = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["report"]
     declared = {next(iter(o)) if isinstance(o, dict) else o for o in stage["outs"]}
     assert declared == {"plots/report.md", "plots/report"}
-    code = (root / "stages/report.py").read_text().split('"""', 2)[2]   # after the docstring
-    assert "README" not in code, "stages/report.py writes README.md"
+    assert (build.OUT.as_posix(), build.REPORT.as_posix()) == ("plots/report", "plots/report.md")
+    for path in ("stages/report.py", "src/pokegan/report/build.py"):
+        code = (root / path).read_text().split('"""', 2)[2]   # after the docstring
+        assert "README" not in code, f"{path} writes README.md"
+
+
+# --------------------------------------------------------------------------- the stage's work
+@pytest.fixture
+def evaluated(tmp_path, monkeypatch):
+    """A tiny project after the reference and evaluate stages (stand-in feature network),
+    with three epochs of grids."""
+    from fixtures.project import FakeNet, fake_models, make_project
+    from pokegan import config
+    from pokegan.metrics.evaluate import evaluate_variant
+    from pokegan.metrics.references import build_references
+    root = make_project(tmp_path / "p", prepared=True)
+    fake_models(root)
+    for i in range(1, 4):
+        (root / "models/tiny/grids").mkdir(exist_ok=True)
+        Image.fromarray(np.full((70, 70, 3), 60 * i, np.uint8)).save(
+            root / f"models/tiny/grids/epoch_{i:04d}.png")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))   # no IS weights
+    cfg = config.load(root / "params.yaml")
+    quiet = dict(net=FakeNet(), log=lambda m: None)
+    build_references(cfg, root / "data/prepared", root / "data/reference", **quiet)
+    evaluate_variant(cfg, "tiny", root / "models", root / "data/reference", root / "data/prepared",
+                     root / "metrics", root / "plots/eval", **quiet)
+    return cfg, root
+
+
+def test_build_report_writes_the_report_and_its_figures(evaluated):
+    cfg, root = evaluated
+    (root / "plots/train/tiny").mkdir(parents=True)
+    (root / "plots/train/tiny/run.json").write_text(json.dumps({"seconds": 90}))
+    logged = []
+    assert build.build_report(cfg, root, log=logged.append) == root / "plots/report.md"
+    md = (root / "plots/report.md").read_text()
+    assert md.startswith("# pokegan report") and "| tiny | 3 |" in md
+    assert "**FID, KID, precision and recall per checkpoint**" in md   # the registry's panels
+    assert "train 1.5" in md                                           # the recorded minutes
+    assert "progress_tiny.gif" in md and "Real artwork images (top)" in md
+    assert sorted(p.name for p in (root / "plots/report").iterdir()) == [
+        "curves.png", "progress_tiny.gif", "side_by_side.png"]          # no training logs: no losses
+    assert logged == ["report: 1 variants -> plots/report.md"]
+
+
+def test_side_by_side_rows_come_from_the_same_latents(evaluated):
+    from pokegan.models.io import load_generator, sample
+    from pokegan.models.latents import seeded_latents
+    cfg, root = evaluated
+    G, _ = load_generator(root / "models/tiny/generator.pt")
+    z = seeded_latents(cfg.seed, build.N_SIDE, G.latent_dim)
+    got = build.same_latent_samples(cfg, ["tiny"], root)["tiny"]
+    assert torch.equal(got, sample(G, build.N_SIDE, seed=cfg.seed, latents=z))
+    real = build.real_rows(cfg, ["tiny"], root)["artwork"]
+    assert real.shape == (build.N_SIDE, 3, 32, 32) and real.dtype == torch.uint8
 
 
 def test_figures_are_written(tmp_path):
