@@ -14,18 +14,16 @@ file that calls :func:`register`.
 """
 from __future__ import annotations
 
-import importlib
 import math
-import pkgutil
 import string
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-import pokegan.metrics
 from pokegan.config import EvalConfig
 from pokegan.metrics.features import FeatureSet
+from pokegan.plugins import Registry
 
 FEATURES, CLASS_PROBS = "features", "class_probs"     # what a metric may need
 
@@ -84,23 +82,10 @@ class Metric:
     # tests/test_dvc_yaml.py checks that it does
 
 
-REGISTRY: dict[str, Metric] = {}
-_loaded = False
-
-
-def register(metric: Metric) -> Metric:
-    if metric.name in REGISTRY and REGISTRY[metric.name] is not metric:
-        raise ValueError(f"metric {metric.name!r} is registered twice")
-    REGISTRY[metric.name] = metric
-    return metric
-
-
-def _load_all() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for mod in pkgutil.iter_modules(pokegan.metrics.__path__):
-            importlib.import_module(f"pokegan.metrics.{mod.name}")
+_metrics = Registry("pokegan.metrics", "metric")
+REGISTRY: dict[str, Metric] = _metrics.entries
+register = _metrics.register
+_load_all = _metrics.load_all
 
 
 def metrics() -> tuple[Metric, ...]:
