@@ -5,16 +5,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
-from fixtures.project import FakeNet, fake_models, make_project
-from pokegan import config
+from fixtures.project import FakeNet, referenced_project
 from pokegan.metrics import registry
 from pokegan.metrics.evaluate import evaluate_variant
 from pokegan.metrics.features import FeatureSet
 from pokegan.metrics.fid import fid
 from pokegan.metrics.fid_inf import fid_infinity, subset_sizes
-from pokegan.metrics.references import build_references
 from pokegan.report.tables import metrics_table
 
 D = 16
@@ -52,13 +49,7 @@ def test_sizes_and_too_few_samples():
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    root = make_project(tmp_path / "p", prepared=True)
-    fake_models(root)
-    monkeypatch.chdir(root)
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))   # no IS weights
-    cfg = config.load()
-    build_references(cfg, net=FakeNet(), log=lambda m: None)
-    return cfg
+    return referenced_project(tmp_path / "p", monkeypatch)
 
 
 def _outputs(cfg):

@@ -6,13 +6,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
-from fixtures.project import FakeNet, fake_models, make_project
-from pokegan import config
+from fixtures.project import FakeNet, referenced_project
 from pokegan.metrics import registry
 from pokegan.metrics.evaluate import curve_columns, evaluate_variant
-from pokegan.metrics.references import build_references
 from pokegan.report.figures import curve_panels
 from pokegan.report.tables import metrics_table
 
@@ -53,13 +50,7 @@ NEW = [registry.Metric("mean_gap", _gap, order=25, terminal="mean gap   {mean_ga
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    root = make_project(tmp_path / "p", prepared=True)
-    fake_models(root)
-    monkeypatch.chdir(root)
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))   # no IS weights
-    cfg = config.load()
-    build_references(cfg, net=FakeNet(), log=lambda m: None)
-    return cfg
+    return referenced_project(tmp_path / "p", monkeypatch)
 
 
 def test_a_new_metric_is_one_registration(project, monkeypatch, capsys):

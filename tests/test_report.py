@@ -73,22 +73,15 @@ def test_report_stage_writes_only_its_declared_outputs():
 def evaluated(tmp_path, monkeypatch):
     """A tiny project after the reference and evaluate stages (stand-in feature network),
     with three epochs of grids."""
-    from fixtures.project import FakeNet, fake_models, make_project
-    from pokegan import config
+    from fixtures.project import FakeNet, referenced_project
     from pokegan.metrics.evaluate import evaluate_variant
-    from pokegan.metrics.references import build_references
-    root = make_project(tmp_path / "p", prepared=True)
-    fake_models(root)
+    root = tmp_path / "p"
+    cfg = referenced_project(root, monkeypatch)
+    evaluate_variant(cfg, "tiny", net=FakeNet(), log=lambda m: None)
+    (root / "models/tiny/grids").mkdir()
     for i in range(1, 4):
-        (root / "models/tiny/grids").mkdir(exist_ok=True)
         Image.fromarray(np.full((70, 70, 3), 60 * i, np.uint8)).save(
             root / f"models/tiny/grids/epoch_{i:04d}.png")
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))   # no IS weights
-    cfg = config.load(root / "params.yaml")
-    quiet = dict(net=FakeNet(), log=lambda m: None)
-    build_references(cfg, root / "data/prepared", root / "data/reference", **quiet)
-    evaluate_variant(cfg, "tiny", root / "models", root / "data/reference", root / "data/prepared",
-                     root / "metrics", root / "plots/eval", **quiet)
     return cfg, root
 
 
