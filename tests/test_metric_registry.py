@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fixtures.project import FakeNet, referenced_project
+from fixtures.project import FakeNet, referenced_project, use_fake_net
 from pokegan.metrics import registry
 from pokegan.metrics.evaluate import curve_columns, evaluate_variant
 from pokegan.report.figures import curve_panels
@@ -70,8 +70,7 @@ def test_a_new_metric_is_one_registration(project, monkeypatch, capsys):
     assert ("mean_gap", "mean gap") in curve_panels() and ("fake_rows", "rows") not in curve_panels()
 
     from pokegan.cli import main
-    from pokegan.metrics import compare
-    monkeypatch.setattr(compare, "load_feature_net", FakeNet)
+    use_fake_net(monkeypatch)
     ref = "data/reference/artwork.npz"
     assert main(["fid", ref, ref, "--json", "fid.json"]) == 0
     assert "mean gap   0.0000" in capsys.readouterr().out
