@@ -67,3 +67,15 @@ def test_the_registry_puts_it_in_the_final_metrics_and_the_table(project, monkey
     monkeypatch.delitem(registry.REGISTRY, "fid_inf")               # unregistered: gone
     saved, columns, header = _outputs(project)
     assert "fid_inf" not in saved and "FID∞" not in header
+
+
+def test_each_point_is_the_plain_fid_of_its_subset():
+    """The fast per-point formula (one eigh, then thin SVDs) equals the reference FID."""
+    from pokegan.metrics.fid_inf import fid_points
+    fake = _gaussian(40, 5, shift=1.0)
+    real = _gaussian(300, 6)
+    sizes = np.array([10, 25, 40])
+    fast = fid_points(real, fake, 0, sizes)
+    rng = np.random.default_rng(0)
+    slow = [fid(real, FeatureSet(fake.features[rng.choice(fake.n, k, replace=False)])) for k in sizes]
+    assert fast == pytest.approx(slow, rel=1e-6, abs=1e-8)

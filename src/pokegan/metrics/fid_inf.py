@@ -7,16 +7,17 @@ an estimate free of the generated side's bias: unlike plain FID, it is comparabl
 counts. (The real side keeps the bias of its ``eval.real_max`` samples.)
 
 Each size gets one seeded subset drawn without replacement from the generated features, sizes
-spread evenly from a quarter of them to all of them. Every point is a full FID (an
-eigendecomposition of a 2048×2048 matrix, seconds each), so FID∞ is scored on the final model
-only, not on every curve checkpoint.
+spread evenly from a quarter of them to all of them. The points share the real side, so the
+square root of its covariance is taken once (``eigh``) and each point costs one thin SVD:
+``tr sqrt(S_r S_f) = ‖X_c S_r^½‖_* / sqrt(N−1)`` for the N centred generated features ``X_c``
+(the same value as :func:`pokegan.metrics.fid.fid`, to rounding, in ~0.1 s instead of seconds
+per point when N ≪ 2048). Scored on the final model only, not on every curve checkpoint.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from pokegan.metrics.features import FeatureSet
-from pokegan.metrics.fid import fid
 from pokegan.metrics.registry import Inputs, Key, Metric, register
 
 POINTS = 8              # subset sizes fitted (the paper uses 15 between 5,000 and 50,000)
@@ -30,12 +31,26 @@ def subset_sizes(n: int, points: int = POINTS, smallest: float = SMALLEST) -> np
     return sizes[sizes >= 2]
 
 
+def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh(sigma)
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+
+
 def fid_points(real: FeatureSet, fake: FeatureSet, seed: int,
                sizes: np.ndarray) -> np.ndarray:
     """FID of ``real`` against one seeded random subset of ``fake`` per size."""
     rng = np.random.default_rng(seed)
-    return np.array([fid(real, FeatureSet(fake.features[rng.choice(fake.n, size, replace=False)]))
-                     for size in sizes])
+    root = _psd_sqrt(real.sigma)
+    tr_real = float(np.trace(real.sigma))
+    out = []
+    for size in sizes:
+        x = fake.features[rng.choice(fake.n, size, replace=False)].astype(np.float64)
+        mu = x.mean(axis=0)
+        xc = x - mu
+        tr_fake = float((xc * xc).sum()) / (size - 1)
+        cross = float(np.linalg.svd(xc @ root, compute_uv=False).sum()) / np.sqrt(size - 1)
+        out.append(float(((mu - real.mu) ** 2).sum()) + tr_real + tr_fake - 2.0 * cross)
+    return np.array(out)
 
 
 def fid_infinity(real: FeatureSet, fake: FeatureSet, seed: int = 0, points: int = POINTS,
