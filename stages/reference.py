@@ -6,7 +6,7 @@ seeded subsample of at most eval.real_max), with a fingerprint that evaluation c
 import sys
 
 from pokegan import config, stage
-from pokegan.metrics.evaluate import build_references
+from pokegan.metrics.references import build_references
 
 
 def main() -> int:

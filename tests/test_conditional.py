@@ -147,6 +147,7 @@ def test_evaluate_reports_kid_per_type(tmp_path, monkeypatch):
     from pokegan import config
     from pokegan.metrics import evaluate as ev_mod
     from pokegan.metrics.features import load_reference
+    from pokegan.metrics.references import build_references
 
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))   # no IS weights
     types = ["water"] * 12 + ["fire"] * 8 + ["grass"] * 4
@@ -171,8 +172,8 @@ def test_evaluate_reports_kid_per_type(tmp_path, monkeypatch):
     train("c", cfg.variant("c"), images, data_fingerprint="f", model_dir=tmp_path / "models/c",
           progress=False, log=lambda m: None, labels=labels, label_names=names)
     net = _FakeFeatureNet()
-    ev_mod.build_references(cfg, tmp_path / "prepared", tmp_path / "reference", net=net,
-                            log=lambda m: None)
+    build_references(cfg, tmp_path / "prepared", tmp_path / "reference", net=net,
+                     log=lambda m: None)
     ref = load_reference(tmp_path / "reference/artwork.npz")
     assert ref.rows is not None and len(ref.rows) == 20
     monkeypatch.setattr(ev_mod, "KID_PER_TYPE_MIN_REAL", 5)

@@ -1,6 +1,6 @@
 """dvc.yaml repeats the config by hand (DVC has no foreach for top-level plots or artifacts):
 these tests fail, naming the missing key or variant, when it falls out of step with
-``TrainConfig`` and ``params.yaml: variants``; and ``dvc artifacts get`` fetches a variant's
+``TrainConfig``, ``params.yaml: variants`` and the metric registry; and ``dvc artifacts get`` fetches a variant's
 generator from a small local Git + DVC repository (no network)."""
 import dataclasses
 import os
@@ -13,13 +13,12 @@ import pytest
 import yaml
 
 from pokegan.config import TrainConfig
+from pokegan.metrics import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 DVC_YAML = yaml.safe_load((ROOT / "dvc.yaml").read_text())
 VARIANTS = list(yaml.safe_load((ROOT / "params.yaml").read_text())["variants"])
 PER_VARIANT_KEYS = ("model", "dataset")     # set by `variants.<name>` alone
-METRIC_PLOTS = {"fid": "fid", "kid": "kid", "inception_score": "is",
-                "precision_recall": ["precision", "recall"]}
 
 
 def _plots() -> dict:
@@ -45,13 +44,40 @@ def test_train_params_cover_every_train_config_field():
     assert "variants.${key}" in listed
 
 
+def _metric_plots() -> dict[str, list[registry.Key]]:
+    """Plot id -> keys: each registered curve metric's shown curve keys, plotted under its name."""
+    return {m.name: [k for k in m.keys if k.label and k.curve]
+            for m in registry.metrics() if m.curve and any(k.label and k.curve for k in m.keys)}
+
+
 def test_metric_plots_draw_every_variant():
     plots = _plots()
-    for plot_id, column in METRIC_PLOTS.items():
+    for plot_id, keys in _metric_plots().items():
+        names = [k.name for k in keys]
+        column = names[0] if len(names) == 1 else names      # how dvc.yaml writes one / several
         y = (plots.get(plot_id) or {}).get("y", {})
         missing = [v for v in VARIANTS if f"plots/eval/{v}.csv" not in y]
         assert not missing, _missing(f"plots.{plot_id}.y", missing, "for each: "
                                      f"`plots/eval/<variant>.csv: {column}`")
+        wrong = {f: c for f, c in y.items() if c != column}
+        assert not wrong, f"dvc.yaml: plots.{plot_id}.y plots {wrong}; the registry's " \
+                          f"metric {plot_id!r} writes {column}"
+        lower = all(k.lower_is_better for k in keys)
+        assert ("lower is better" in plots[plot_id]["title"]) == lower, \
+            f"dvc.yaml: plots.{plot_id}.title should {'' if lower else 'not '}say lower is better"
+
+
+def test_every_curve_plot_is_a_registered_metric():
+    """A plot of plots/eval/*.csv that no registered metric writes is stale."""
+    stale = [pid for pid, p in _plots().items()
+             if p and any(str(f).startswith("plots/eval/") for f in p.get("y", {}))
+             and pid not in _metric_plots()]
+    assert not stale, f"dvc.yaml: plots {', '.join(stale)} draw no registered curve metric"
+
+
+def test_evaluate_declares_the_metrics_file():
+    stage = DVC_YAML["stages"]["evaluate"]["do"]
+    assert [next(iter(m)) for m in stage["metrics"]] == ["metrics/${key}.json"]
 
 
 def test_training_plots_show_every_variant():

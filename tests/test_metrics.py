@@ -150,10 +150,9 @@ def test_precision_recall_is_torch_fidelity_and_equals_the_definition(seed, k, c
 def test_cli_fid_takes_generated_then_reference(tmp_path, monkeypatch, capsys):
     """README's `pokegan fid GENERATED REFERENCE`: a generated set that is a small corner of the
     real one has full precision and low recall — not the other way round."""
-    from fixtures.project import FakeNet
+    from fixtures.project import FakeNet, use_fake_net
     from pokegan.cli import main
-    from pokegan.metrics import evaluate
-    monkeypatch.setattr(evaluate, "load_feature_net", FakeNet)
+    use_fake_net(monkeypatch)
     monkeypatch.chdir(tmp_path)
     real, _ = _features(3, n1=80)
     corner = np.argsort(((real - real[0]) ** 2).sum(1))[:12]     # real[0] and its neighbours

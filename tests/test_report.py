@@ -4,10 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from PIL import Image
 
-from pokegan.report import figures
+from pokegan.report import build, figures
 from pokegan.report.markdown import report_markdown
 from pokegan.report.tables import load_metrics, metrics_table
 from pokegan.report.training_logs import read_training_log
@@ -27,18 +28,23 @@ def _metrics(tmp_path):
     return load_metrics(d)
 
 
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.split("|")[1:-1]]
+
+
 def test_table_has_one_row_per_variant_with_its_numbers(tmp_path):
-    table = metrics_table(_metrics(tmp_path))
-    rows = {line.split("|")[1].strip(): line for line in table.splitlines()[2:]}
+    table = metrics_table(_metrics(tmp_path)).splitlines()
+    rows = {_cells(line)[0]: dict(zip(_cells(table[0]), _cells(line))) for line in table[2:]}
     assert set(rows) == {"aegan_artwork", "dcgan_artwork"}
-    cells = [c.strip() for c in rows["dcgan_artwork"].split("|")[1:-1]]
-    assert cells[1] == "10" and cells[2] == "312.3"
-    assert cells[3] == "301.2 ± 4.2"           # KID ×10³
-    assert cells[4] == "—"                     # IS null is shown as missing, not 0
-    assert cells[7] == "8 (290.1)"             # best checkpoint by curve KID: epoch (KID ×10³)
-    assert cells[8] == "500 / 749"
-    assert "DCGAN819" in cells[9]
-    assert [c.strip() for c in rows["aegan_artwork"].split("|")[1:-1]][4] == "2.35"
+    dcgan = rows["dcgan_artwork"]
+    assert dcgan["epoch"] == "10" and dcgan["FID"] == "312.3"
+    assert dcgan["KID ×10³ (± std)"] == "301.2 ± 4.2"
+    assert dcgan["IS"] == "—"                  # IS null is shown as missing, not 0
+    assert dcgan["precision"] == "0.123" and dcgan["recall"] == "0.050"
+    assert dcgan["best checkpoint: epoch (curve KID ×10³)"] == "8 (290.1)"
+    assert dcgan["samples / real"] == "500 / 749"
+    assert "DCGAN819" in dcgan["study (its own FID, IS)"]
+    assert rows["aegan_artwork"]["IS"] == "2.35"
 
 
 def test_report_body(tmp_path):
@@ -56,8 +62,55 @@ def test_report_stage_writes_only_its_declared_outputs():
     stage = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["report"]
     declared = {next(iter(o)) if isinstance(o, dict) else o for o in stage["outs"]}
     assert declared == {"plots/report.md", "plots/report"}
-    code = (root / "stages/report.py").read_text().split('"""', 2)[2]   # after the docstring
-    assert "README" not in code, "stages/report.py writes README.md"
+    assert (build.OUT.as_posix(), build.REPORT.as_posix()) == ("plots/report", "plots/report.md")
+    for path in ("stages/report.py", "src/pokegan/report/build.py"):
+        code = (root / path).read_text().split('"""', 2)[2]   # after the docstring
+        assert "README" not in code, f"{path} writes README.md"
+
+
+# --------------------------------------------------------------------------- the stage's work
+@pytest.fixture
+def evaluated(tmp_path, monkeypatch):
+    """A tiny project after the reference and evaluate stages (stand-in feature network),
+    with three epochs of grids."""
+    from fixtures.project import FakeNet, referenced_project
+    from pokegan.metrics.evaluate import evaluate_variant
+    root = tmp_path / "p"
+    cfg = referenced_project(root, monkeypatch)
+    evaluate_variant(cfg, "tiny", net=FakeNet(), log=lambda m: None)
+    (root / "models/tiny/grids").mkdir()
+    for i in range(1, 4):
+        Image.fromarray(np.full((70, 70, 3), 60 * i, np.uint8)).save(
+            root / f"models/tiny/grids/epoch_{i:04d}.png")
+    return cfg, root
+
+
+def test_build_report_writes_the_report_and_its_figures(evaluated):
+    cfg, root = evaluated
+    (root / "plots/train/tiny").mkdir(parents=True)
+    (root / "plots/train/tiny/run.json").write_text(json.dumps({"seconds": 90}))
+    logged = []
+    assert build.build_report(cfg, root, log=logged.append) == root / "plots/report.md"
+    md = (root / "plots/report.md").read_text()
+    assert md.startswith("# pokegan report") and "| tiny | 3 |" in md
+    assert "**FID, KID, precision and recall per checkpoint**" in md   # the registry's panels
+    assert "train 1.5" in md                                           # the recorded minutes
+    assert "progress_tiny.gif" in md and "Real artwork images (top)" in md
+    assert sorted(p.name for p in (root / "plots/report").iterdir()) == [
+        "curves.png", "progress_tiny.gif", "side_by_side.png"]          # no training logs: no losses
+    assert logged == ["report: 1 variants -> plots/report.md"]
+
+
+def test_side_by_side_rows_come_from_the_same_latents(evaluated):
+    from pokegan.models.io import load_generator, sample
+    from pokegan.models.latents import seeded_latents
+    cfg, root = evaluated
+    G, _ = load_generator(root / "models/tiny/generator.pt")
+    z = seeded_latents(cfg.seed, build.N_SIDE, G.latent_dim)
+    got = build.same_latent_samples(cfg, ["tiny"], root)["tiny"]
+    assert torch.equal(got, sample(G, build.N_SIDE, seed=cfg.seed, latents=z))
+    real = build.real_rows(cfg, ["tiny"], root)["artwork"]
+    assert real.shape == (build.N_SIDE, 3, 32, 32) and real.dtype == torch.uint8
 
 
 def test_figures_are_written(tmp_path):

@@ -34,20 +34,12 @@ def _load_generator(model: str, checkpoint: str = "last"):
 
 
 def truncated_latents(n: int, dim: int, seed: int, truncation: float | None = None):
-    """Standard-normal latents from a CPU generator; with ``truncation`` t, every entry with
-    |z| > t is redrawn (the truncation trick: less variety, more typical samples)."""
-    import torch
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, dim, generator=gen)
-    if truncation is not None:
-        if not 0 < truncation < float("inf"):    # also refuses nan
-            raise CliError(f"--truncation must be a finite number > 0, got {truncation}")
-        for _ in range(1000):
-            bad = z.abs() > truncation
-            if not bad.any():
-                break
-            z[bad] = torch.randn(int(bad.sum()), generator=gen)
-    return z
+    """``pokegan sample``'s latents (see :func:`pokegan.models.latents.seeded_latents`), after
+    checking ``--truncation``."""
+    from pokegan.models.latents import seeded_latents
+    if truncation is not None and not 0 < truncation < float("inf"):    # also refuses nan
+        raise CliError(f"--truncation must be a finite number > 0, got {truncation}")
+    return seeded_latents(seed, n, dim, truncation)
 
 
 def _check_per_image_target(out: Path, overwrite: bool) -> None:
@@ -263,8 +255,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_fid(args) -> int:
-    from pokegan.metrics.evaluate import fid_command
-    return fid_command(args.generated, args.reference, args.json)
+    """Print the metrics of GENERATED against REFERENCE (FID, KID, P/R, ...: each registered
+    metric's terminal line); with --json also write them.
+
+    Uses params.yaml's ``eval`` section and ``seed`` when run where one exists, else defaults.
+    """
+    from pokegan import config
+    from pokegan.files import write_json
+    from pokegan.metrics import registry
+    from pokegan.metrics.compare import compare
+    try:
+        cfg = config.load() if config.PARAMS_FILE.is_file() else None
+        ev = cfg.eval if cfg else config.EvalConfig()
+        max_pixels = cfg.data.max_pixels if cfg else config.DataConfig().max_pixels
+        out = compare(args.generated, args.reference, ev, cfg.seed if cfg else 0, max_pixels,
+                      log=lambda m: print(m, file=sys.stderr))
+    except (config.ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        raise CliError(str(exc)) from None
+    for line in registry.terminal_lines(out):
+        print(line)
+    for side in ("generated", "reference"):
+        s = out[side]
+        print(f"{side}: {s['path']} ({s['kind']}, {s['n']} images"
+              + (f", {s['bad']} unusable skipped" if s["bad"] else "") + ")")
+    if args.json:
+        write_json(args.json, out)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -172,8 +172,8 @@ def walk(points: torch.Tensor, steps: int, mix=lerp) -> torch.Tensor:
 
 def seed_latents(seeds: list[int], latent_dim: int) -> torch.Tensor:
     """One latent per seed: the first one ``pokegan sample --seed S`` draws."""
-    return torch.cat([torch.randn(1, latent_dim, generator=torch.Generator().manual_seed(s))
-                      for s in seeds])
+    from pokegan.models.latents import seeded_latents
+    return torch.cat([seeded_latents(s, 1, latent_dim) for s in seeds])
 
 
 @torch.no_grad()

@@ -14,7 +14,8 @@ import torch
 
 from fixtures.fake_data import install_fakes, make_tarball
 from fixtures.project import (FakeNet, fake_models, make_project, params, run_inprocess,
-                              synthetic_prepared, temp_leftovers, tree, write_params)
+                              synthetic_prepared, temp_leftovers, tree, use_fake_net,
+                              write_params)
 from pokegan.config import TrainConfig
 from pokegan.data.sources import sri_sha512
 from pokegan.models.io import list_checkpoints, load_generator, read_file
@@ -161,8 +162,7 @@ def test_damaged_tarball_changes_nothing(case, npm_project, tmp_path, monkeypatc
 # --------------------------------------------------------------------------- reference + models
 @pytest.fixture
 def eval_project(tmp_path, monkeypatch):
-    from pokegan.metrics import evaluate
-    monkeypatch.setattr(evaluate, "load_feature_net", lambda: FakeNet())
+    use_fake_net(monkeypatch)
     monkeypatch.setenv("TORCH_HOME", "/dev/null/torch")
     root = make_project(tmp_path / "p", prepared=True)
     synthetic_prepared(root, "sprites", seed=5)
@@ -177,7 +177,7 @@ def eval_project(tmp_path, monkeypatch):
 def _other_net_reference(root, monkeypatch, tmp_path):
     """artwork.npz computed by a different feature network (its sha1 differs)."""
     from pokegan.config import load
-    from pokegan.metrics.evaluate import build_references
+    from pokegan.metrics.references import build_references
 
     class OtherNet(FakeNet):
         sha1 = "0123456789abcdef0123456789abcdef01234567"

@@ -20,8 +20,8 @@ import torch
 import yaml
 
 from fixtures.fake_data import make_tarball
-from fixtures.project import (REPO, FakeNet, env, fake_models, make_project, params, run_inprocess,
-                              tree, write_params)
+from fixtures.project import (REPO, env, fake_models, make_project, params, run_inprocess,
+                              tree, use_fake_net, write_params)
 from fixtures.training import TINY, run_tiny, tiny_images
 from pokegan import config
 from pokegan.models.io import list_checkpoints, load_generator, save_model
@@ -132,8 +132,7 @@ def test_corrupt_middle_checkpoint_is_moved_aside_and_named(tmp_path, faults):
 # ----------------------------------------------------------------- 4: another variant scored
 @pytest.fixture
 def eval_root(tmp_path, monkeypatch):
-    from pokegan.metrics import evaluate
-    monkeypatch.setattr(evaluate, "load_feature_net", lambda: FakeNet())
+    use_fake_net(monkeypatch)
     monkeypatch.setenv("TORCH_HOME", "/dev/null/torch")
     root = make_project(tmp_path / "p", prepared=True)
     fake_models(root)

@@ -11,8 +11,6 @@ calls :func:`register`, plus a variant in params.yaml.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -20,6 +18,7 @@ import torch
 from torch import nn
 
 from pokegan.config import TrainConfig
+from pokegan.plugins import Registry
 
 Nets = dict[str, nn.Module]
 
@@ -39,23 +38,10 @@ class Family:
     doc: str = ""
 
 
-REGISTRY: dict[str, Family] = {}
-_loaded = False
-
-
-def register(family: Family) -> Family:
-    if family.name in REGISTRY and REGISTRY[family.name] is not family:
-        raise ValueError(f"model family {family.name!r} is registered twice")
-    REGISTRY[family.name] = family
-    return family
-
-
-def _load_all() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for mod in pkgutil.iter_modules(__path__):
-            importlib.import_module(f"{__name__}.{mod.name}")
+_families = Registry(__name__, "model family")
+REGISTRY: dict[str, Family] = _families.entries
+register = _families.register
+_load_all = _families.load_all
 
 
 def names() -> tuple[str, ...]:

@@ -1,9 +1,7 @@
-"""The metric suite and the work of the ``reference`` and ``evaluate@<variant>`` stages.
+"""The ``evaluate@<variant>`` stage's work: score a trained variant.
 
-* :func:`score` — FID, KID (mean, std), precision, recall of generated features against the
-  reference features (one feature pass per image; every metric reuses it).
-* :func:`build_references` — featurise the un-augmented real images of every prepared dataset
-  once (seeded subsample of at most ``eval.real_max``) into ``data/reference/<dataset>.npz``.
+* :func:`score` — every registered metric (:mod:`pokegan.metrics.registry`) of generated
+  features against the reference features (one feature pass per image; every metric reuses it).
 * :func:`evaluate_variant` — score every checkpoint of a variant on ``eval.samples_curve``
   samples (``plots/eval/<variant>.csv``) and the final generator on ``eval.samples`` samples
   (``metrics/<variant>.json``); the same seeded latents everywhere, so the curve compares
@@ -14,15 +12,14 @@
 ``metrics/<variant>.json`` holds only numbers a person compares across commits (so
 ``dvc metrics diff`` after a rerun with unchanged weights prints nothing); how they were computed
 (feature network, library versions, seconds, notes) goes to ``metrics/provenance/<variant>.json``,
-an ordinary output that is not a DVC metric.
+an ordinary output that is not a DVC metric. The real images' features come from the
+``reference`` stage (:mod:`pokegan.metrics.references`).
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,94 +28,32 @@ import numpy as np
 import torch
 
 from pokegan.config import NOT_IN_FINGERPRINT, Config, EvalConfig, TrainConfig
-from pokegan.files import atomic_dir, atomic_path, library_versions, machine, write_json
-from pokegan.metrics.features import (FeatureSet, load_reference, reference_fingerprint,
-                                      reference_path, save_reference, subsample_rows)
-from pokegan.metrics.fid import fid
-from pokegan.metrics.inception import FeatureNet, load_feature_net, resize_to_input
+from pokegan.files import atomic_path, library_versions, machine, write_json
+from pokegan.metrics import registry
+from pokegan.metrics.features import FeatureSet, load_reference, reference_path
+from pokegan.metrics.inception import FeatureNet, load_feature_net
 from pokegan.metrics.inception_score import ISScorer
 from pokegan.metrics.kid import kid
-from pokegan.metrics.precision_recall import precision_recall
+from pokegan.metrics.references import expected_fingerprint
 
 PROVENANCE_DIR = "provenance"   # under the metrics folder: metrics/provenance/<variant>.json
-CURVE_COLUMNS = ["epoch", "images_seen", "fid", "kid", "kid_std", "is", "precision", "recall",
-                 "samples"]
+BEST_BY = "kid"     # the curve key whose lowest value picks the best checkpoint
 
 
-def score(real: FeatureSet, fake: FeatureSet, ev: EvalConfig, seed: int) -> dict:
-    """FID, KID, precision and recall of ``fake`` against ``real`` (features only)."""
-    kid_mean, kid_std, m = kid(real, fake, ev.kid_subsets, ev.kid_subset_size, seed)
-    k = min(ev.pr_k, real.n - 1, fake.n - 1)
-    precision, recall = precision_recall(real, fake, k) if k >= 1 else (None, None)
-    return {"fid": fid(real, fake), "kid": kid_mean, "kid_std": kid_std, "kid_subset_size": m,
-            "precision": precision, "recall": recall, "samples": fake.n, "real_samples": real.n}
+def curve_columns() -> list[str]:
+    """The columns of plots/eval/<variant>.csv: the checkpoint, its metrics, the sample count."""
+    return ["epoch", "images_seen", *(k.name for k in registry.keys(curve=True)), "samples"]
 
 
-# --------------------------------------------------------------------------- reference stage
-def prepared_datasets(root: str | Path = "data/prepared") -> list[str]:
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    return sorted(d.name for d in root.iterdir() if d.is_dir() and (d / "meta.json").is_file())
-
-
-def dataset_fingerprint(dataset: str, root: str | Path = "data/prepared") -> str | None:
-    meta = Path(root) / dataset / "meta.json"
-    if not meta.is_file():
-        return None
-    return str(json.loads(meta.read_text()).get("fingerprint"))
-
-
-def expected_fingerprint(cfg: Config, dataset: str, net: FeatureNet,
-                         prepared_root: str | Path = "data/prepared") -> dict:
-    """What the reference of ``dataset`` must have been computed from (see features.py)."""
-    fp = reference_fingerprint(dataset, dataset_fingerprint(dataset, prepared_root) or "",
-                               net.sha1, net.resize, cfg.eval.real_max, cfg.seed)
-    if dataset_fingerprint(dataset, prepared_root) is None:
-        fp.pop("dataset_fingerprint")  # prepared data not in this workspace: compare the rest
-    return fp
-
-
-def build_references(cfg: Config, prepared_root: str | Path = "data/prepared",
-                     out_root: str | Path = "data/reference", net: FeatureNet | None = None,
-                     log=print) -> dict[str, Path]:
-    """Write ``<out_root>/<dataset>.npz`` for every dataset under ``prepared_root`` (atomically)."""
-    from pokegan.data.prepared import load_prepared
-    datasets = prepared_datasets(prepared_root)
-    if not datasets:
-        raise FileNotFoundError(f"{prepared_root}: no prepared datasets found; run `dvc repro augment`")
-    net = net or load_feature_net()
-    written = {}
-    with atomic_dir(out_root) as tmp:
-        for ds in datasets:
-            t0 = time.perf_counter()
-            images, index, meta = load_prepared(ds, root=prepared_root, originals_only=True)
-            if len(images) < 2:
-                raise ValueError(f"{prepared_root}/{ds}: {len(images)} un-augmented images; "
-                                 "a reference needs at least 2")
-            rows = subsample_rows(len(images), cfg.eval.real_max, cfg.seed)
-            feats = FeatureSet(net.extract(images[torch.as_tensor(rows)], cfg.eval.batch_size,
-                                           desc=f"reference {ds}"))
-            fp = reference_fingerprint(ds, meta.get("fingerprint", ""), net.sha1, net.resize,
-                                       cfg.eval.real_max, cfg.seed)
-            source_rows = index["row"].to_numpy()[rows] if "row" in index.columns else rows
-            save_reference(tmp / f"{ds}.npz", feats, fp, source_rows,
-                           extra={"feature_extractor": net.info(), "originals": len(images),
-                                  "image_size": int(images.shape[-1]),
-                                  "versions": library_versions()})
-            written[ds] = Path(out_root) / f"{ds}.npz"
-            dt = time.perf_counter() - t0
-            log(f"reference {ds}: {feats.n} of {len(images)} originals at {images.shape[-1]} px, "
-                f"{dt:.0f} s ({feats.n / max(dt, 1e-9):.1f} img/s) -> {written[ds]}")
-    return written
+def score(real: FeatureSet, fake: FeatureSet, ev: EvalConfig, seed: int, final: bool = False,
+          class_probs: np.ndarray | None = None, class_probs_note: str | None = None) -> dict:
+    """The registered metrics of ``fake`` against ``real`` that run on a curve checkpoint (or,
+    ``final``, on the final model) and whose inputs are given, and the sample counts."""
+    x = registry.Inputs(real, fake, ev, seed, class_probs, class_probs_note)
+    return {**registry.compute(x, final), "samples": fake.n, "real_samples": real.n}
 
 
 # --------------------------------------------------------------------------- evaluate stage
-def fixed_latents(n: int, latent_dim: int, seed: int) -> torch.Tensor:
-    """The evaluation latents: the first k of n are the same for every n (nested sample sets)."""
-    return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
-
-
 def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
@@ -144,6 +79,7 @@ def check_trained_as(meta: dict, name: str, variant: TrainConfig) -> None:
 
 @dataclass
 class _Scored:
+    latents: torch.Tensor
     feats: FeatureSet
     row: dict
     generator: torch.nn.Module
@@ -167,7 +103,7 @@ def _shown(path: Path, models_root: str | Path) -> str:
 def _best_by_kid(scored: list[_Scored]) -> _Scored | None:
     """The checkpoint with the lowest curve KID (the unbiased small-sample metric); the
     earliest one on a tie."""
-    return min(scored, key=lambda s: (s.row["kid"], s.row["epoch"])) if scored else None
+    return min(scored, key=lambda s: (s.row[BEST_BY], s.row["epoch"])) if scored else None
 
 
 def _save_best(best: _Scored, path: Path) -> None:
@@ -227,6 +163,7 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     from pokegan.models.conditional import empirical_labels, is_conditional
     from pokegan.models.io import (best_generator_path, check_run, list_checkpoints, load_generator,
                                    sample)
+    from pokegan.models.latents import seeded_latents
 
     started = time.perf_counter()
     variant = cfg.variant(name)
@@ -246,46 +183,51 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     if ref_size and meta_final.get("image_size") and int(meta_final["image_size"]) != int(ref_size):
         raise ValueError(f"{final_path} generates {meta_final['image_size']} px images but "
                          f"{ref.path} holds {ref_size} px real images; run `dvc repro` to rebuild both")
-    is_scorer = ISScorer(ev.inception_is_weights, ev.is_splits, ev.batch_size)
+    # the IS classifier, asked only when a registered metric needs class probabilities
+    classifier = ISScorer(ev.inception_is_weights, ev.is_splits, ev.batch_size) \
+        if registry.CLASS_PROBS in registry.needed() else None
     # conditional G: seeded labels from the training type distribution, nested like the latents
     vocab = meta_final.get("labels") if is_conditional(G_final) else None
 
     def labels_for(n: int) -> torch.Tensor | None:
         return empirical_labels(n, meta_final["label_counts"], seed) if vocab else None
 
-    def run(G, latents: torch.Tensor, reuse: FeatureSet | None, desc: str):
+    def run(G, latents: torch.Tensor, reuse: FeatureSet | None, desc: str, final: bool):
         images = sample(G, len(latents), seed, batch_size=ev.batch_size, device="cpu",
                         latents=latents, labels=labels_for(len(latents)))
         start = reuse.n if reuse is not None else 0
         new = net.extract(images[start:], ev.batch_size, desc=desc) if start < len(images) \
             else np.zeros((0, net.dim), np.float32)
         feats = FeatureSet(np.concatenate([reuse.features, new]) if reuse is not None else new)
-        return feats, {**score(real, feats, ev, seed), **is_scorer(images)}
+        probs = classifier.class_probs(images) if classifier else None
+        note = classifier.reason if classifier and probs is None else None
+        return feats, score(real, feats, ev, seed, final, probs, note)
 
     rows, last, best = [], None, None
     checkpoints = list_checkpoints(model_dir)
     for epoch, path in tqdm(checkpoints, desc=f"{name} checkpoints", unit="ckpt"):
         G, meta = load_generator(path, map_location="cpu")
         check_trained_as(meta, name, variant)
-        latents = fixed_latents(ev.samples_curve, int(meta["latent_dim"]), seed)
-        feats, s = run(G, latents, None, f"{name} epoch {epoch}")
+        latents = seeded_latents(seed, ev.samples_curve, int(meta["latent_dim"]))
+        feats, s = run(G, latents, None, f"{name} epoch {epoch}", final=False)
         row = {"epoch": int(epoch), "images_seen": meta.get("images_seen"), **s}
         rows.append(row)
-        last = _Scored(feats, row, G, meta)
+        last = _Scored(latents, feats, row, G, meta)
         best = _best_by_kid([b for b in (best, last) if b is not None])
-        log(f"{name} epoch {epoch}: FID {s['fid']:.1f}  KID {s['kid']:.4f}±{s['kid_std']:.4f}  "
-            f"P {s['precision']:.3f} R {s['recall']:.3f}  ({s['samples']} samples)")
+        log(f"{name} epoch {epoch}: {registry.summary(s)}  ({s['samples']} samples)")
 
     G, meta = G_final, meta_final
-    latents = fixed_latents(ev.samples, int(meta["latent_dim"]), seed)
+    latents = seeded_latents(seed, ev.samples, int(meta["latent_dim"]))
     reuse = None
-    if last is not None and same_weights(G, last.generator) and ev.samples >= last.feats.n:
+    if last is not None and same_weights(G, last.generator) and ev.samples >= last.feats.n \
+            and torch.equal(latents[:last.feats.n], last.latents):
         reuse = last.feats  # same generator, same first latents: those features are known
-    final_feats, s = run(G, latents, reuse, f"{name} final")
+    final_feats, s = run(G, latents, reuse, f"{name} final", final=True)
     final_epoch = meta.get("epoch", rows[-1]["epoch"] if rows else None)
 
-    curve = pd.DataFrame([{c: _nan_to_none(r.get(c)) for c in CURVE_COLUMNS} for r in rows],
-                         columns=CURVE_COLUMNS)
+    columns = curve_columns()
+    curve = pd.DataFrame([{c: _nan_to_none(r.get(c)) for c in columns} for r in rows],
+                         columns=columns)
     with atomic_path(Path(plots_root) / f"{name}.csv") as tmp:
         curve.to_csv(tmp, index=False)
     best_path = best_generator_path(model_dir)
@@ -294,13 +236,10 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     else:       # no checkpoints: nothing to choose from, and no stale choice may survive
         best_path.unlink(missing_ok=True)
     result = {
-        "fid": s["fid"], "kid": s["kid"], "kid_std": s["kid_std"],
-        "kid_subset_size": s["kid_subset_size"],
-        "is": s["is"], "is_std": s["is_std"],
-        "precision": s["precision"], "recall": s["recall"],
+        **registry.values(s),
         "epoch": final_epoch, "images_seen": meta.get("images_seen"),
         "samples": s["samples"], "real_samples": real.n,
-        "best": {"epoch": best.row["epoch"], "kid": best.row["kid"], "fid": best.row["fid"]}
+        "best": {"epoch": best.row["epoch"], BEST_BY: best.row[BEST_BY], "fid": best.row["fid"]}
         if best else None,
     }
     provenance = {
@@ -313,9 +252,8 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
         "training": {k: meta.get(k) for k in ("device", "precision", "fingerprint")},
         "library_versions": library_versions(),
         "machine": machine(),
+        **registry.notes(s),     # why a value is null (e.g. no IS classifier weights)
     }
-    if s["is_note"]:
-        provenance["is_note"] = s["is_note"]
     if vocab:
         real_types = reference_types(ref, variant.dataset, prepared_root)
         if real_types is None:
@@ -331,119 +269,7 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     write_json(Path(metrics_root) / f"{name}.json", result)
     provenance["seconds"] = round(time.perf_counter() - started, 1)
     write_json(provenance_path(name, metrics_root), provenance)
-    log(f"{name} final (epoch {final_epoch}): FID {s['fid']:.1f}  KID {s['kid']:.4f}  "
+    log(f"{name} final (epoch {final_epoch}): {registry.summary(s)}  "
         f"on {s['samples']} samples vs {real.n} real"
         + (f" (reused {reuse.n} curve features)" if reuse is not None else ""))
     return result
-
-
-def fid_command(generated: str, reference: str, json_out: str | None = None) -> int:
-    """`pokegan fid GENERATED REFERENCE [--json OUT]`: print FID/KID (+ P/R); exit 0, or 1 with
-    an error line. Precision is the share of GENERATED inside REFERENCE's manifold, recall the
-    share of REFERENCE inside GENERATED's.
-
-    Uses params.yaml's ``eval`` section and ``seed`` when run where one exists, else defaults.
-    """
-    from pokegan import config
-    try:
-        cfg = config.load() if config.PARAMS_FILE.is_file() else None
-        ev = cfg.eval if cfg else EvalConfig()
-        max_pixels = cfg.data.max_pixels if cfg else config.DataConfig().max_pixels
-        out = compare(generated, reference, ev, cfg.seed if cfg else 0, max_pixels,
-                      log=lambda m: print(m, file=sys.stderr))
-    except (config.ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
-        print(f"pokegan fid: error: {exc}", file=sys.stderr)
-        return 1
-    print(f"FID        {out['fid']:.3f}")
-    print(f"KID        {out['kid']:.5f} ± {out['kid_std']:.5f} (subsets of {out['kid_subset_size']})")
-    if out["precision"] is not None:
-        print(f"precision  {out['precision']:.3f}   recall {out['recall']:.3f}")
-    for side in ("generated", "reference"):
-        s = out[side]
-        print(f"{side}: {s['path']} ({s['kind']}, {s['n']} images"
-              + (f", {s['bad']} unusable skipped" if s["bad"] else "") + ")")
-    if json_out:
-        write_json(json_out, out)
-    return 0
-
-
-# --------------------------------------------------------------------------- `pokegan fid`
-@dataclass
-class Source:
-    """A side of a comparison: features plus where they came from."""
-    label: str
-    feats: FeatureSet
-    kind: str          # "folder" or "reference"
-    bad: int = 0       # unusable files skipped (folders)
-
-
-def image_files(folder: Path) -> list[Path]:
-    from pokegan.data.images import IMAGE_SUFFIXES
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
-
-
-def folder_features(folder: str | Path, net: FeatureNet, batch_size: int = 50,
-                    max_pixels: int = 40_000_000, log=print) -> tuple[FeatureSet, int]:
-    """Features of every decodable image under ``folder`` (any size, resized to 299 each);
-    returns (features, number of bad files skipped, each reported once on ``log``)."""
-    from pokegan.data.images import BadImage, decode_image
-    folder = Path(folder)
-    files = image_files(folder)
-    bad = 0
-
-    def batches():
-        nonlocal bad
-        buf = []
-        for path in files:
-            try:
-                img = decode_image(path, max_pixels)
-            except BadImage as exc:
-                bad += 1
-                log(f"skipped {path}: {exc.reason}")
-                continue
-            x = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
-            buf.append(resize_to_input(x[None])[0])
-            if len(buf) == batch_size:
-                yield torch.stack(buf)
-                buf = []
-        if buf:
-            yield torch.stack(buf)
-
-    feats = net.extract_batches(batches(), total=len(files), desc=f"features {folder.name}")
-    return FeatureSet(feats), bad
-
-
-def load_source(spec: str | Path, net: FeatureNet, batch_size: int, max_pixels: int,
-                log=print) -> Source:
-    path = Path(spec)
-    if path.is_dir():
-        feats, bad = folder_features(path, net, batch_size, max_pixels, log)
-        if feats.n < 2:
-            raise ValueError(f"{path}: {feats.n} usable images ({bad} unusable); need at least 2")
-        return Source(str(path), feats, "folder", bad)
-    if path.is_file() and path.suffix == ".npz":
-        ref = load_reference(path, expect={"feature_net_sha1": net.sha1, "resize": net.resize})
-        return Source(str(path), ref.feats, "reference")
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such folder or reference file")
-    raise ValueError(f"{path}: expected a folder of images or a reference .npz")
-
-
-def compare(generated: str | Path, reference: str | Path, ev: EvalConfig, seed: int = 0,
-            max_pixels: int = 40_000_000, net: FeatureNet | None = None, log=print) -> dict:
-    """FID, KID, precision and recall of ``generated`` against ``reference`` (each a folder of
-    images or a reference .npz); precision asks how much of ``generated`` looks real."""
-    for p in (generated, reference):  # fail before loading the network or featurising a side
-        if not Path(p).exists():
-            raise FileNotFoundError(f"{p}: no such folder or reference file")
-    net = net or load_feature_net()
-    fake = load_source(generated, net, ev.batch_size, max_pixels, log)
-    real = load_source(reference, net, ev.batch_size, max_pixels, log)
-    s = score(real.feats, fake.feats, ev, seed)
-    return {"fid": s["fid"], "kid": s["kid"], "kid_std": s["kid_std"],
-            "kid_subset_size": s["kid_subset_size"], "precision": s["precision"],
-            "recall": s["recall"],
-            **{side: {"path": src.label, "kind": src.kind, "n": src.feats.n, "bad": src.bad}
-               for side, src in (("generated", fake), ("reference", real))},
-            "feature_extractor": {"name": net.name, "sha1": net.sha1, "resize": net.resize}}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from pokegan.metrics.features import FeatureSet
+from pokegan.metrics.registry import Inputs, Key, Metric, register
 
 
 def fid_from_stats(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
@@ -24,3 +25,12 @@ def fid_from_stats(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
 def fid(a: FeatureSet, b: FeatureSet) -> float:
     """FID between two feature sets (statistics cached on the sets)."""
     return fid_from_stats(a.mu, a.sigma, b.mu, b.sigma)
+
+
+def _values(x: Inputs) -> dict:
+    return {"fid": fid(x.real, x.fake)}
+
+
+register(Metric("fid", _values, order=10, terminal="FID        {fid:.3f}",
+                keys=(Key("fid", "FID", digits=1, lower_is_better=True),),
+                doc="Fréchet Inception Distance of the generated features to the real ones"))

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pokegan.metrics.registry import CLASS_PROBS, Key, Metric, register
+
 IS_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's release asset
 
 
@@ -82,8 +84,17 @@ def warn_once(reason: str) -> None:
         print(f"warning: Inception Score skipped (null): {reason}", file=sys.stderr)
 
 
+def is_values(probs: np.ndarray | None, splits: int, reason: str | None) -> dict:
+    """The IS keys from class probabilities, or nulls and the reason there are none."""
+    if probs is None:
+        return {"is": None, "is_std": None, "is_note": reason}
+    mean, std = inception_score(probs, splits)
+    return {"is": mean, "is_std": std, "is_note": None}
+
+
 class ISScorer:
-    """Scores uint8 images, or says why it cannot (``available`` / ``reason``)."""
+    """Scores uint8 images, or says why it cannot (``available`` / ``reason``); evaluation uses
+    its :meth:`class_probs` as the input of every metric that needs them."""
 
     def __init__(self, configured: str | None = None, splits: int = 10, batch_size: int = 50):
         self.weights, self.reason = find_is_weights(configured)
@@ -93,16 +104,30 @@ class ISScorer:
     def available(self) -> bool:
         return self.weights is not None
 
-    def __call__(self, images: torch.Tensor) -> dict:
+    def class_probs(self, images: torch.Tensor) -> np.ndarray | None:
+        """The classifier's class probabilities of uint8 images; None (warned once, ``reason``
+        says why) when it is unavailable or fails."""
         if not self.available:
             warn_once(self.reason)
-            return {"is": None, "is_std": None, "is_note": self.reason}
+            return None
         try:
-            probs = class_probabilities(images, self.weights, self.batch_size)
+            return class_probabilities(images, self.weights, self.batch_size)
         except Exception as exc:  # a broken weights file must not lose the other metrics
             self.reason = f"IS classifier failed to load/run from {self.weights.name}: {exc}"
             self.weights = None
             warn_once(self.reason)
-            return {"is": None, "is_std": None, "is_note": self.reason}
-        mean, std = inception_score(probs, self.splits)
-        return {"is": mean, "is_std": std, "is_note": None}
+            return None
+
+    def __call__(self, images: torch.Tensor) -> dict:
+        probs = self.class_probs(images)
+        return is_values(probs, self.splits, self.reason if probs is None else None)
+
+
+register(Metric(
+    "inception_score", lambda x: is_values(x.class_probs, x.ev.is_splits, x.class_probs_note),
+    order=30, needs=frozenset({CLASS_PROBS}), notes=("is_note",),
+    # null without the classifier weights (the usual case offline): no empty panel in the report
+    keys=(Key("is", "IS", digits=2, lower_is_better=False, figure=False),
+          Key("is_std", curve=False)),
+    terminal="IS         {is:.2f} ± {is_std:.2f}",
+    doc="Inception Score of the generated images (needs the full classifier's weights)"))

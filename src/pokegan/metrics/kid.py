@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from pokegan.metrics.features import FeatureSet
+from pokegan.metrics.registry import Inputs, Key, Metric, register
 
 KERNEL = {"kid_kernel_poly_degree": 3, "kid_kernel_poly_gamma": None, "kid_kernel_poly_coef0": 1}
 FULL_KERNEL_BYTES = 64 << 20   # float64 N×N kernels up to this size are computed once
@@ -58,3 +59,18 @@ def kid(real: FeatureSet | np.ndarray, fake: FeatureSet | np.ndarray, subsets: i
         iy = rng.choice(len(y), m, replace=False)
         mmds[i] = mmd2(*blocks(ix, iy))
     return float(mmds.mean()), float(mmds.std()), m
+
+
+def _values(x: Inputs) -> dict:
+    mean, std, m = kid(x.real, x.fake, x.ev.kid_subsets, x.ev.kid_subset_size, x.seed)
+    return {"kid": mean, "kid_std": std, "kid_subset_size": m}
+
+
+register(Metric(
+    "kid", _values, order=20,
+    keys=(Key("kid", "KID", digits=1, scale=1e3, unit=" ×10³", spread="kid_std",
+              lower_is_better=True),
+          Key("kid_std"),
+          Key("kid_subset_size", curve=False)),
+    terminal="KID        {kid:.5f} ± {kid_std:.5f} (subsets of {kid_subset_size})",
+    doc="Kernel Inception Distance: unbiased, the better number at small sample counts"))

@@ -16,6 +16,7 @@ import torch
 from torch_fidelity.metric_prc import calculate_precision_recall_part
 
 from pokegan.metrics.features import FeatureSet
+from pokegan.metrics.registry import Inputs, Key, Metric, register
 
 
 def _as_tensor(f) -> torch.Tensor:
@@ -34,3 +35,17 @@ def precision_recall(real: FeatureSet | np.ndarray, fake: FeatureSet | np.ndarra
     precision, recall = calculate_precision_recall_part(y, x, neighborhood=k, batch_size=chunk)
     # it averages in float32; each share is a count over n, so take the exact float64 share
     return round(precision * len(y)) / len(y), round(recall * len(x)) / len(x)
+
+
+def _values(x: Inputs) -> dict:
+    k = min(x.ev.pr_k, x.real.n - 1, x.fake.n - 1)     # tiny sets: a smaller neighbourhood
+    precision, recall = precision_recall(x.real, x.fake, k) if k >= 1 else (None, None)
+    return {"precision": precision, "recall": recall}
+
+
+register(Metric(
+    "precision_recall", _values, order=40,
+    keys=(Key("precision", "precision", lower_is_better=False),
+          Key("recall", "recall", lower_is_better=False)),
+    terminal="precision  {precision:.3f}   recall {recall:.3f}",
+    doc="share of generated images on the real manifold, and of real ones on the generated"))

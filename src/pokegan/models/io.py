@@ -24,6 +24,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from pokegan.models.latents import seeded_latents
+
 
 FINAL_FILES = {"G": "generator.pt", "E": "encoder.pt"}   # a run's final networks, by role
 MODEL_FORMAT = "pokegan-model"
@@ -293,7 +295,7 @@ def sample(G: nn.Module, n: int, seed: int, batch_size: int = 64, device="cpu",
         raise ValueError(f"n must be >= 1, got {n}")
     latent_dim = G.latent_dim
     if latents is None:
-        latents = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+        latents = seeded_latents(seed, n, latent_dim)
     if latents.shape != (n, latent_dim):
         raise ValueError(f"latents must be {n}×{latent_dim}, got {tuple(latents.shape)}")
     num_classes = getattr(G, "num_classes", None)

@@ -23,10 +23,18 @@ def _save(fig, out: Path) -> None:
     plt.close(fig)
 
 
+def curve_panels() -> list[tuple[str, str]]:
+    """(curve CSV column, label) of every panel of :func:`curves_figure`: the metric registry's
+    shown curve keys."""
+    from pokegan.metrics import registry
+    return [(k.name, k.label) for k in registry.shown(curve=True)]
+
+
 def curves_figure(curves: dict[str, pd.DataFrame], out: Path,
-                  columns=(("fid", "FID"), ("kid", "KID"), ("precision", "precision"),
-                           ("recall", "recall"))) -> None:
-    """One panel per metric, metric against epoch, one colour per variant."""
+                  columns: list[tuple[str, str]] | None = None) -> None:
+    """One panel per metric (default :func:`curve_panels`), metric against epoch, one colour
+    per variant."""
+    columns = columns or curve_panels()
     fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.4))
     for ax, (col, label) in zip(np.atleast_1d(axes), columns):
         for i, (name, df) in enumerate(curves.items()):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 # What the study reported (its own hand-written FID/IS on 128 real images, other data, other
@@ -27,27 +26,25 @@ def load_metrics(metrics_dir: str | Path = "metrics") -> dict[str, dict]:
     return out
 
 
-def _fmt(value, digits: int) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{value:.{digits}f}"
-
-
 def metrics_table(metrics: dict[str, dict]) -> str:
-    """A Markdown table: one row per variant, final and best-checkpoint metrics, sample counts."""
-    head = ("| variant | epoch | FID | KID ×10³ (± std) | IS | precision | recall "
-            "| best checkpoint: epoch (curve KID ×10³) | samples / real | study (its own FID, IS) |")
+    """A Markdown table: one row per variant, its final metrics (one column per key the metric
+    registry shows), the best checkpoint, sample counts."""
+    from pokegan.metrics import registry
+    from pokegan.metrics.evaluate import BEST_BY
+    shown = registry.shown()
+    best_key = next(k for k in registry.keys() if k.name == BEST_BY)
+    head = ("| variant | epoch | " + " | ".join(k.header for k in shown)
+            + f" | best checkpoint: epoch (curve {best_key.label}{best_key.unit}) "
+            "| samples / real | study (its own FID, IS) |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, m in metrics.items():
         best = m.get("best") or {}
-        kid = m.get("kid")
-        kid_s = "—" if kid is None else f"{kid * 1e3:.1f} ± {(m.get('kid_std') or 0) * 1e3:.1f}"
-        best_s = "—" if best.get("kid") is None else f"{best.get('epoch')} ({best['kid'] * 1e3:.1f})"
+        best_s = "—" if best.get(BEST_BY) is None else \
+            f"{best.get('epoch')} ({registry.format_value(best_key, best, spread=False)})"
         study = STUDY.get(name)
         study_s = f"{study['name']}: {study['fid']}" + (f", IS {study['is']}" if study["is"] else "") \
             if study else ""
-        rows.append(f"| {name} | {m.get('epoch', '—')} | {_fmt(m.get('fid'), 1)} | {kid_s} "
-                    f"| {_fmt(m.get('is'), 2)} | {_fmt(m.get('precision'), 3)} "
-                    f"| {_fmt(m.get('recall'), 3)} | {best_s} "
-                    f"| {m.get('samples', '—')} / {m.get('real_samples', '—')} | {study_s} |")
+        cells = [name, str(m.get("epoch", "—")), *(registry.format_value(k, m) for k in shown),
+                 best_s, f"{m.get('samples', '—')} / {m.get('real_samples', '—')}", study_s]
+        rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)

@@ -31,8 +31,8 @@ from .levers import LEVER_DEFAULTS
 # The code that computes the weights: the train stage's code deps in dvc.yaml (folders are
 # globbed for *.py, so a module added there later counts without editing this list).
 TRAIN_CODE = ("stages/train.py", "src/pokegan/config.py", "src/pokegan/files.py",
-              "src/pokegan/models", "src/pokegan/families", "src/pokegan/training",
-              "src/pokegan/data/prepared.py")
+              "src/pokegan/plugins.py", "src/pokegan/models", "src/pokegan/families",
+              "src/pokegan/training", "src/pokegan/data/prepared.py")
 REPO_ROOT = Path(__file__).resolve().parents[3]     # src/pokegan/training/checkpoint.py
 
 

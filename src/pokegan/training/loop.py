@@ -23,6 +23,7 @@ from pokegan import families
 from pokegan.files import atomic_path, library_versions, machine, write_json
 from pokegan.models.conditional import check_labels, cycling_labels
 from pokegan.models.io import save_grid_png, save_run, to_uint8
+from pokegan.models.latents import seeded_latents
 
 from .checkpoint import (checkpoint_path, default_stale_dir, find_resume, non_finite, restore_rng,
                          run_identity, save_checkpoint, seed_everything, set_aside)
@@ -51,8 +52,7 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
 
 def grid_latents(cfg: TrainConfig) -> torch.Tensor:
     """The fixed latents of the per-epoch grid (independent of the training RNG)."""
-    return torch.randn(cfg.grid_size, cfg.latent_dim,
-                       generator=torch.Generator().manual_seed(cfg.seed + 7_777))
+    return seeded_latents(cfg.seed + 7_777, cfg.grid_size, cfg.latent_dim)
 
 
 def check_images(images: torch.Tensor, cfg: TrainConfig) -> None:

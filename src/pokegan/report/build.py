@@ -1,0 +1,108 @@
+"""The report stage's work: plots/report.md and the figures under plots/report/.
+
+Reads what the other stages wrote (metrics/, plots/eval/, plots/train/, models/) and the real
+images; draws every variant's samples from the same seeded latents so rows are comparable.
+Every path is relative to ``root`` (the repository when the stage runs).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from pokegan.config import Config
+from pokegan.files import write_text
+from pokegan.metrics.evaluate import provenance_path
+from pokegan.report import figures
+from pokegan.report.markdown import machine_description, report_markdown
+from pokegan.report.tables import load_metrics
+from pokegan.report.training_logs import read_training_log
+
+OUT = Path("plots/report")
+REPORT = Path("plots/report.md")
+N_SIDE = 10          # images per row of the side-by-side figure
+
+
+def recorded_minutes(variants: list[str], root: Path = Path(".")) -> dict[str, float]:
+    """Training and evaluation minutes that the outputs recorded, so the report states what a
+    run really took (the data stages take ~1 min and keep no timings: their outputs must be
+    byte-identical across reruns)."""
+    minutes: dict[str, float] = {}
+    for kind, where in (("train", lambda v: root / "plots/train" / v / "run.json"),
+                        ("evaluate", lambda v: provenance_path(v, root / "metrics"))):
+        total = 0.0
+        for name in variants:
+            path = where(name)
+            if path.exists():
+                total += json.loads(path.read_text()).get("seconds", 0) or 0
+        minutes[kind] = total / 60
+    return {k: v for k, v in minutes.items() if v > 0}
+
+
+def same_latent_samples(cfg: Config, variants: list[str], root: Path = Path(".")
+                        ) -> dict[str, torch.Tensor]:
+    """N_SIDE uint8 samples of each variant's generator.pt, all from ``seed``'s latents
+    (:func:`pokegan.models.io.sample` draws them: one batch per latent size)."""
+    from pokegan.models.io import load_generator, sample
+    return {v: sample(load_generator(root / "models" / v / "generator.pt")[0], N_SIDE,
+                      seed=cfg.seed) for v in variants}
+
+
+def real_rows(cfg: Config, variants: list[str], root: Path = Path(".")) -> dict[str, torch.Tensor]:
+    """N_SIDE real un-augmented images per dataset of ``variants``, picked by one generator
+    seeded with ``seed`` (datasets in variant order)."""
+    from pokegan.data.prepared import load_prepared
+    gen = torch.Generator().manual_seed(cfg.seed)
+    rows: dict[str, torch.Tensor] = {}
+    for v in variants:
+        ds = cfg.variant(v).dataset
+        if ds not in rows:
+            real, _, _ = load_prepared(ds, root=root / "data/prepared", originals_only=True)
+            rows[ds] = real[torch.randperm(len(real), generator=gen)[:N_SIDE]]
+    return rows
+
+
+def _listing(words: list[str]) -> str:
+    """'a, b and c'"""
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
+def build_report(cfg: Config, root: str | Path = ".", log=print) -> Path:
+    """Write plots/report.md and its figures for the variants that have metrics; returns the
+    report's path."""
+    root = Path(root)
+    out = root / OUT
+    metrics = load_metrics(root / "metrics")
+    variants = [v for v in cfg.variants if v in metrics]
+    out.mkdir(parents=True, exist_ok=True)
+    figs: dict[str, str] = {}
+
+    curves = {v: pd.read_csv(root / f"plots/eval/{v}.csv") for v in variants
+              if (root / f"plots/eval/{v}.csv").exists()}
+    panels = figures.curve_panels()
+    figures.curves_figure(curves, out / "curves.png", panels)
+    figs[f"{_listing([label for _, label in panels])} per checkpoint"] = "report/curves.png"
+
+    logs = {v: read_training_log(root / "plots/train" / v) for v in variants}
+    figures.losses_figure(logs, out / "losses.png")
+    figs["Discriminator and generator losses"] = "report/losses.png"
+
+    if variants:
+        first_ds = cfg.variant(variants[0]).dataset
+        figures.side_by_side(real_rows(cfg, variants, root)[first_ds],
+                             same_latent_samples(cfg, variants, root), out / "side_by_side.png")
+        figs[f"Real {first_ds} images (top), then each variant from the same latents"] = \
+            "report/side_by_side.png"
+
+    for v in variants:
+        frames = sorted((root / "models" / v / "grids").glob("epoch_*.png"))
+        figures.progress_gif(frames, out / f"progress_{v}.gif", tile_px=cfg.variant(v).image_size)
+        if frames:
+            figs[f"{v}: the fixed-latent grid over {len(frames)} epochs"] = f"report/progress_{v}.gif"
+
+    body = report_markdown(metrics, figs, recorded_minutes(variants, root), machine_description())
+    write_text(root / REPORT, "# pokegan report\n\n" + body + "\n")
+    log(f"report: {len(variants)} variants -> {REPORT}")
+    return root / REPORT
