@@ -238,3 +238,13 @@ def test_fingerprint_golden(monkeypatch):
     levers = dataclasses.replace(TrainConfig(), ema=0.999, ada_target=0.6)
     assert checkpoint.run_identity(levers, "data-1", torch.device("cpu"), "bf16", 2)[0] == \
         "f7829adf5303b0f2"
+
+
+def test_bf16_is_off_when_onednn_is_limited_to_avx2():
+    """ONEDNN_MAX_CPU_ISA=AVX2 reproduces the slow class on a bf16 CPU: auto must pick fp32."""
+    import subprocess
+    import sys
+    code = "from pokegan.training.device import cpu_supports_bf16; print(cpu_supports_bf16())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "ONEDNN_MAX_CPU_ISA": "AVX2"})
+    assert out.stdout.strip() == "False"

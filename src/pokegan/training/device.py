@@ -41,10 +41,10 @@ def cpu_supports_bf16() -> bool:
     with contextlib.suppress(OSError):
         if platform.system() == "Linux":
             flags = Path("/proc/cpuinfo").read_text()
-    if "avx512_bf16" in flags or "amx_bf16" in flags:
-        return True
-    if flags:  # Linux x86 without the flags: bf16 would be emulated
-        return False
+    if flags and not ("avx512_bf16" in flags or "amx_bf16" in flags):
+        return False   # Linux x86 without the flags: bf16 would be emulated
+    # With the flags, oneDNN must also be allowed to use them: ONEDNN_MAX_CPU_ISA=AVX2 (how the
+    # slow class is reproduced on a fast CPU) turns its bf16 kernels off, and so does this.
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
