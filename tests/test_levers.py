@@ -30,13 +30,25 @@ def images():
 def test_levers_default_off_and_fingerprint_unchanged():
     cfg = TrainConfig()
     assert {k: getattr(cfg, k) for k in LEVER_DEFAULTS} == LEVER_DEFAULTS
-    # with every lever off the params part is the one recorded before the levers existed
+    # with every lever off the params part is the shared keys and the dcgan family's own
     old = {k: v for k, v in dataclasses.asdict(cfg).items()
-           if k not in NOT_IN_FINGERPRINT and k not in LEVER_DEFAULTS}
+           if k not in NOT_IN_FINGERPRINT and k not in LEVER_DEFAULTS
+           and families.family_keys().get(k, "dcgan") == "dcgan"}   # no aegan/fastgan keys
     expected, parts = run_identity(cfg, "d", torch.device("cpu"), "fp32")
     assert parts["params"] == old and expected == fingerprint(parts)
     on = dataclasses.replace(cfg, ema=0.999)
     assert run_identity(on, "d", torch.device("cpu"), "fp32")[0] != expected
+
+
+def test_another_familys_keys_are_not_in_the_fingerprint():
+    cpu = torch.device("cpu")
+    dcgan = TrainConfig()
+    assert run_identity(dataclasses.replace(dcgan, fastgan_ch=16), "d", cpu, "fp32")[0] == \
+        run_identity(dcgan, "d", cpu, "fp32")[0]
+    fast = dataclasses.replace(dcgan, model="fastgan", loss="hinge")
+    assert run_identity(dataclasses.replace(fast, fastgan_ch=16), "d", cpu, "fp32")[0] != \
+        run_identity(fast, "d", cpu, "fp32")[0]
+    assert run_identity(fast, "d", cpu, "fp32")[1]["params"]["fastgan_ch"] == 32
 
 
 def _params(**top):

@@ -234,10 +234,10 @@ def test_fingerprint_golden(monkeypatch):
     from pokegan.training import checkpoint
     monkeypatch.setattr(checkpoint, "code_hashes", lambda: {"src/pokegan/x.py": "abc"})
     fp, parts = checkpoint.run_identity(TrainConfig(), "data-1", torch.device("cpu"), "fp32")
-    assert fp == "c5a139ab46e0c7c9", parts
+    assert fp == "98e6ad37fbd3555d", parts
     levers = dataclasses.replace(TrainConfig(), ema=0.999, ada_target=0.6)
     assert checkpoint.run_identity(levers, "data-1", torch.device("cpu"), "bf16", 2)[0] == \
-        "f7829adf5303b0f2"
+        "934e04780f473d54"
 
 
 def test_bf16_is_off_when_onednn_is_limited_to_avx2():

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pokegan import families
 from pokegan.config import NOT_IN_FINGERPRINT, TrainConfig
 from pokegan.files import content_hashes, fingerprint, write_json
 from pokegan.models.io import (CHECKPOINT_FORMAT, FINAL_FILES, ModelFileError, list_checkpoints,
@@ -52,8 +53,10 @@ def run_identity(cfg: TrainConfig, data_fingerprint: str, device: torch.device, 
     and levers at their default), data, training code, the resolved device and precision (bf16
     and fp32 give other weights). The parts are stored with the run so that a mismatch can be
     explained (:func:`what_changed`)."""
+    # a key another family owns (fastgan_ch for a dcgan run) cannot change this run's weights
+    foreign = {k for k, owner in families.family_keys().items() if owner != cfg.model}
     params = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_IN_FINGERPRINT
-              and not (k in LEVER_DEFAULTS and v == LEVER_DEFAULTS[k])}
+              and k not in foreign and not (k in LEVER_DEFAULTS and v == LEVER_DEFAULTS[k])}
     parts = {"params": params, "data": data_fingerprint, "code": code_hashes(),
              "device": device.type, "precision": precision, "format": 2}
     if world_size > 1:      # a data-parallel run is another run (single-process ones keep theirs)
