@@ -15,7 +15,7 @@ from PIL import Image
 from pokegan.cli import main
 from pokegan.config import TrainConfig
 from pokegan.data.augment import prepare_dataset, write_prepared
-from pokegan.generate import GenerateError, find_pokemon, load_raw
+from pokegan.explore import GenerateError, find_pokemon, load_raw
 from pokegan.models.conditional import encode_labels
 from pokegan.training import train
 

@@ -9,7 +9,7 @@ import torch
 
 from fixtures.training import TINY
 from pokegan.cli import truncated_latents
-from pokegan.generate import seed_latents
+from pokegan.explore import seed_latents
 from pokegan.models.dcgan import Generator
 from pokegan.models.io import sample
 from pokegan.models.latents import seeded_latents

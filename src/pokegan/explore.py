@@ -1,4 +1,4 @@
-"""What `pokegan interpolate / reconstruct / sample --type` do with a trained model.
+"""Exploring a trained model: what `pokegan interpolate / reconstruct / sample --type` do with it.
 
 * :func:`latent_walk` — any generator: spherical interpolation (slerp) between the latents of
   seeds (each seed's latent is the one ``pokegan sample --seed S -n 1`` draws).
