@@ -11,8 +11,8 @@ def _params():
 
 def test_repository_params_are_valid():
     cfg = config.load()
-    assert set(cfg.variants) >= {"dcgan_artwork", "dcgan_sprites", "aegan_artwork"}
-    assert cfg.variant("dcgan_sprites").batch_size == 64
+    assert set(cfg.variants) >= {"dcgan_artwork", "aegan_artwork", "best_artwork"}
+    assert cfg.variant("aegan_artwork").lr_d == 0.0001
 
 
 def test_top_level_lr_reaches_every_variant_without_own_lr():

@@ -121,6 +121,26 @@ def test_seeded_sample_is_reproducible_and_female_included(tmp_path, fake_pkg):
     assert "female" in set(art["form"])
 
 
+def test_no_sprite_dataset_when_max_images_is_zero(tmp_path, fake_pkg):
+    """max_images 0 (the default budget): only artwork is built, and the artwork is the same
+    bytes as with sprites; a variant that trains on sprites is refused by name."""
+    manifest = sources.download(make_cfg(fake_pkg, sprites={"max_images": 0}), tmp_path / "a",
+                                workers=1, log=lambda m: None)
+    assert list(manifest["datasets"]) == ["artwork"]
+    assert not (tmp_path / "a" / "sprites").exists()
+    with_sprites = sources.download(make_cfg(fake_pkg), tmp_path / "b", workers=1, log=lambda m: None)
+    assert "sprites" in with_sprites["datasets"]
+    for f in sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a" / "artwork").rglob("*")
+                    if p.is_file()):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+    raw = copy.deepcopy(PARAMS_BASE)
+    raw["data"]["sprites"]["max_images"] = 0
+    raw["variants"] = {"dcgan_sprites": {"model": "dcgan", "dataset": "sprites"}}
+    with pytest.raises(config.ConfigError, match=r"variants.dcgan_sprites.dataset: 'sprites' .*"
+                                                 r"data.sprites.max_images is 0"):
+        config.parse(raw)
+
+
 def test_integrity_mismatch_leaves_raw_untouched(tmp_path, fake_pkg):
     out = tmp_path / "raw"
     out.mkdir()

