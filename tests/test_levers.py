@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from pokegan import families
 from torch import nn
@@ -12,6 +13,7 @@ from fixtures.training import TINY, run_tiny, same_state, tiny_images
 from pokegan import config
 from pokegan.config import ConfigError, TrainConfig
 from pokegan.files import fingerprint
+from pokegan.models.blocks import UpConv
 from pokegan.models.dcgan import Discriminator, Generator
 from pokegan.models.io import load_generator, read_file, save_model
 from pokegan.training.ema import EMA
@@ -150,7 +152,7 @@ def test_resize_conv_generator(tmp_path):
     G = Generator(16, 32, upsample="resize_conv")
     assert G(torch.randn(2, 16)).shape == (2, 3, 32, 32)
     assert not any(isinstance(m, nn.ConvTranspose2d) for m in G.modules())
-    assert any(isinstance(m, nn.Upsample) for m in G.modules())
+    assert any(isinstance(m, UpConv) for m in G.modules())
     assert any(isinstance(m, nn.ConvTranspose2d) for m in Generator(16, 32).modules())
     assert "upsample" not in Generator(16, 32).kwargs                # study files unchanged
     save_model(tmp_path / "g.pt", G, {"model": "dcgan"})
@@ -160,6 +162,39 @@ def test_resize_conv_generator(tmp_path):
     assert nets["G"](torch.randn(2, 16)).shape == (2, 3, 64, 64)
     with pytest.raises(ValueError, match="upsample"):
         Generator(16, 32, upsample="bilinear")
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("h, w", [(4, 4), (5, 3), (1, 1)])
+def test_upconv_equals_upsample_then_conv(bias, h, w):
+    """UpConv's four 2×2 phase convs give the same map as nearest ×2 followed by its 3×3 conv
+    (float64, so only rounding separates them), and the same gradients."""
+    torch.manual_seed(0)
+    conv = UpConv(5, 7, bias=bias).double()
+    x = torch.randn(3, 5, h, w, dtype=torch.float64, requires_grad=True)
+    fast = conv(x)
+    slow = F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), conv.weight, conv.bias, padding=1)
+    assert fast.shape == (3, 7, 2 * h, 2 * w)
+    torch.testing.assert_close(fast, slow, rtol=0, atol=1e-12)
+    g = torch.randn_like(fast)
+    grads = torch.autograd.grad(fast, [x, conv.weight], g)
+    want = torch.autograd.grad(slow, [x, conv.weight], g)
+    for a, b in zip(grads, want):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
+
+
+def test_resize_conv_generator_loads_files_saved_with_upsample_layers():
+    """Generators saved when resize-conv was nn.Upsample + nn.Conv2d load into the UpConv one
+    (same state-dict keys) and draw the same images."""
+    torch.manual_seed(0)
+    G = Generator(16, 32, upsample="resize_conv").eval()
+    old = nn.Sequential(*[nn.Upsample(scale_factor=2, mode="nearest") if isinstance(m, nn.Identity)
+                          else nn.Conv2d(m.in_channels, m.out_channels, 3, 1, 1, bias=m.bias is not None)
+                          if isinstance(m, UpConv) else m for m in G.net]).eval()
+    old.load_state_dict({k[len("net."):]: v for k, v in G.state_dict().items()})
+    z = torch.randn(4, 16)
+    G.load_state_dict({f"net.{k}": v for k, v in old.state_dict().items()})
+    torch.testing.assert_close(G(z), old(z.view(4, 16, 1, 1)), rtol=0, atol=1e-5)
 
 
 # ------------------------------------------------------------------------ losses

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pokegan.models.blocks import dcgan_init, maybe_sn, num_stages
+from pokegan.models.blocks import UpConv, dcgan_init, maybe_sn, num_stages
 from pokegan.training.levers import hinge_d, hinge_g
 from pokegan.training.steps import frozen, update
 
@@ -29,8 +29,7 @@ from . import Family, register
 
 def _up(c_in: int, c_out: int) -> nn.Sequential:
     """Nearest ×2, 3×3 conv to 2·c_out channels, BatchNorm, GLU (→ c_out)."""
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
-                         nn.Conv2d(c_in, 2 * c_out, 3, 1, 1, bias=False),
+    return nn.Sequential(nn.Identity(), UpConv(c_in, 2 * c_out, bias=False),   # see resize_up_block
                          nn.BatchNorm2d(2 * c_out), nn.GLU(dim=1))
 
 

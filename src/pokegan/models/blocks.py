@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
@@ -43,11 +44,42 @@ def up_block(c_in: int, c_out: int, kernel: int) -> list[nn.Module]:
             nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
+def _phase_taps(w: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Along ``dim``, a 3-tap kernel read on a nearest-×2 signal is a 2-tap kernel on the
+    original for each output phase: even outputs see rows (i-1, i) with taps (w0, w1+w2), odd
+    ones rows (i, i+1) with (w0+w1, w2)."""
+    w0, w1, w2 = w.unbind(dim)
+    return torch.stack([w0, w1 + w2], dim), torch.stack([w0 + w1, w2], dim)
+
+
+class UpConv(nn.Conv2d):
+    """Nearest-neighbour ×2 followed by this 3×3 conv (padding 1), computed without building the
+    upsampled map: one 2×2 conv on the (padded) input with one set of output channels per phase
+    (even/odd row × even/odd column), interleaved afterwards. The same sums as upsample-then-
+    conv (equal to rounding; tested) with 4 instead of 9 multiply-adds per output pixel and
+    input. Measured on a 2-core Xeon: best_artwork's 5 epochs train in 256 s instead of 333 s
+    (bf16, same seed); its KID over seeds did not change (README, issue 19)."""
+
+    def __init__(self, c_in: int, c_out: int, bias: bool = True):
+        super().__init__(c_in, c_out, 3, 1, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = _phase_taps(self.weight, 2)
+        k = torch.cat([t for r in rows for t in _phase_taps(r, 3)])   # (a, b) = 00, 01, 10, 11
+        bias = None if self.bias is None else self.bias.repeat(4)
+        y = F.conv2d(F.pad(x, (1, 1, 1, 1)), k, bias)                 # n, 4·c, H+1, W+1
+        n, _, h, w = x.shape
+        y = y.unflatten(1, (2, 2, -1))
+        # phase (a, b) of output pixel (2i+a, 2j+b) is y[:, a, b, :, i+a, j+b]
+        rows = [torch.stack([y[:, a, b, :, a:a + h, b:b + w] for b in (0, 1)], -1) for a in (0, 1)]
+        return torch.stack(rows, -3).reshape(n, -1, 2 * h, 2 * w)
+
+
 def resize_up_block(c_in: int, c_out: int) -> list[nn.Module]:
     """Nearest-neighbour ×2 then a 3×3 conv + BatchNorm + ReLU: every output pixel sees the same
-    number of kernel taps, so no checkerboard (Odena et al., 2016)."""
-    return [nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False),
+    number of kernel taps, so no checkerboard (Odena et al., 2016). The Identity holds the place
+    of the nn.Upsample that files saved before ``UpConv`` have, so their layer numbers load."""
+    return [nn.Identity(), UpConv(c_in, c_out, bias=False),
             nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 

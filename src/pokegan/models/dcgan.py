@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import d_trunk, dcgan_init, maybe_sn, resize_up_block, up_block, widths
+from .blocks import UpConv, d_trunk, dcgan_init, maybe_sn, resize_up_block, up_block, widths
 
 UPSAMPLE_MODES = ("convtranspose", "resize_conv")
 
@@ -35,8 +35,7 @@ class Generator(nn.Module):
                       nn.BatchNorm2d(ch[0]), nn.ReLU(inplace=True)]   # z → 4×4
             for c_in, c_out in zip(ch, ch[1:]):
                 layers += resize_up_block(c_in, c_out)
-            layers += [nn.Upsample(scale_factor=2, mode="nearest"),
-                       nn.Conv2d(ch[-1], 3, 3, 1, 1), nn.Tanh()]
+            layers += [nn.Identity(), UpConv(ch[-1], 3), nn.Tanh()]   # Identity: see resize_up_block
             self.net = nn.Sequential(*layers)
             dcgan_init(self)
             return
