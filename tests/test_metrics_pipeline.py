@@ -254,5 +254,7 @@ def test_is_with_a_supplied_classifier_file(tmp_path, monkeypatch):
     scorer = isc.ISScorer(str(weights), splits=2, batch_size=4)
     assert scorer.available
     out = scorer(torch.from_numpy(shapes(8, 32, 5)))
-    assert out["is_note"] is None and out["is"] >= 1.0 and out["is_std"] >= 0.0
+    # IS >= 1 in exact arithmetic (exp of a mean KL); a near-uniform classifier lands on 1 to
+    # rounding, which fp32 kernels of another ISA (AVX2) put just below
+    assert out["is_note"] is None and out["is"] >= 1.0 - 1e-6 and out["is_std"] >= 0.0
     isc._load_classifier.cache_clear()
