@@ -332,7 +332,7 @@ def _cross_checks(cfg: Config) -> None:
     check_diffaugment("diffaugment", cfg.train.diffaugment)
     datasets = available_datasets(cfg)
     for vname, v in cfg.variants.items():
-        if v.dataset == "sprites" and cfg.data.source == "npm" and not cfg.data.sprites.max_images:
+        if v.dataset not in datasets and v.dataset in DATASETS_NPM:   # sprites switched off
             raise ConfigError(f"variants.{vname}.dataset: 'sprites' needs sprite frames, but "
                               "data.sprites.max_images is 0 (no sprite dataset is built); set it, "
                               "e.g. -S data.sprites.max_images=4000")

@@ -64,8 +64,7 @@ class UpConv(nn.Conv2d):
         super().__init__(c_in, c_out, 3, 1, 1, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        rows = _phase_taps(self.weight, 2)
-        k = torch.cat([t for r in rows for t in _phase_taps(r, 3)])   # (a, b) = 00, 01, 10, 11
+        k = torch.cat([t for r in _phase_taps(self.weight, 2) for t in _phase_taps(r, 3)])  # ab=00,01,10,11
         bias = None if self.bias is None else self.bias.repeat(4)
         y = F.conv2d(F.pad(x, (1, 1, 1, 1)), k, bias)                 # n, 4·c, H+1, W+1
         n, _, h, w = x.shape

