@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test install clean-venv
+.PHONY: run test install study clean-venv
 
 run: $(STAMP)
 	-python -m pokegan.plan   # what will run, and a time estimate measured on this machine (never blocks the run)
@@ -14,6 +14,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	pytest
+
+# The study's three variants at the study's scale (issue 20): the same stages on study/params.yaml,
+# in a DVC project of its own (study/); ~10 CPU hours on 2 cores, resumable (rerun to continue).
+study: $(STAMP)
+	-cd study && python -m pokegan.plan
+	cd study && dvc repro
 
 install: $(STAMP)
 

@@ -1,6 +1,7 @@
 """dvc.yaml repeats the config by hand (DVC has no foreach for top-level plots or artifacts):
 these tests fail, naming the missing key or variant, when it falls out of step with
-``TrainConfig``, ``params.yaml: variants`` and the metric registry; and ``dvc artifacts get`` fetches a variant's
+``TrainConfig``, ``params.yaml: variants`` and the metric registry — for the default pipeline and
+for the study-scale one in study/ alike; and ``dvc artifacts get`` fetches a variant's
 generator from a small local Git + DVC repository (no network)."""
 import dataclasses
 import os
@@ -19,19 +20,26 @@ ROOT = Path(__file__).resolve().parents[1]
 DVC_YAML = yaml.safe_load((ROOT / "dvc.yaml").read_text())
 VARIANTS = list(yaml.safe_load((ROOT / "params.yaml").read_text())["variants"])
 PER_VARIANT_KEYS = ("model", "dataset")     # set by `variants.<name>` alone
+PIPELINES = ["", "study/"]                  # the default pipeline and the study-scale one
 
 
-def _plots() -> dict:
+def _pipeline(folder: str) -> tuple[dict, list[str]]:
+    """A pipeline's dvc.yaml and the variants of the params.yaml beside it."""
+    return (yaml.safe_load((ROOT / folder / "dvc.yaml").read_text()),
+            list(yaml.safe_load((ROOT / folder / "params.yaml").read_text())["variants"]))
+
+
+def _plots(dvc_yaml: dict) -> dict:
     """Top-level plots by id (a bare path entry is its own id)."""
     out = {}
-    for entry in DVC_YAML.get("plots", []):
+    for entry in dvc_yaml.get("plots", []):
         key = next(iter(entry)) if isinstance(entry, dict) else entry
         out[key] = entry[key] if isinstance(entry, dict) else None
     return out
 
 
-def _missing(what: str, missing: list[str], hint: str) -> str:
-    return f"dvc.yaml: {what} lacks {', '.join(missing)}; add {hint}"
+def _missing(what: str, missing: list[str], hint: str, folder: str = "") -> str:
+    return f"{folder}dvc.yaml: {what} lacks {', '.join(missing)}; add {hint}"
 
 
 def test_train_params_cover_every_train_config_field():
@@ -50,29 +58,32 @@ def _metric_plots() -> dict[str, list[registry.Key]]:
             for m in registry.metrics() if m.curve and any(k.label and k.curve for k in m.keys)}
 
 
-def test_metric_plots_draw_every_variant():
-    plots = _plots()
+@pytest.mark.parametrize("folder", PIPELINES)
+def test_metric_plots_draw_every_variant(folder):
+    dvc_yaml, variants = _pipeline(folder)
+    plots = _plots(dvc_yaml)
     for plot_id, keys in _metric_plots().items():
         names = [k.name for k in keys]
         column = names[0] if len(names) == 1 else names      # how dvc.yaml writes one / several
         y = (plots.get(plot_id) or {}).get("y", {})
-        missing = [v for v in VARIANTS if f"plots/eval/{v}.csv" not in y]
+        missing = [v for v in variants if f"plots/eval/{v}.csv" not in y]
         assert not missing, _missing(f"plots.{plot_id}.y", missing, "for each: "
-                                     f"`plots/eval/<variant>.csv: {column}`")
+                                     f"`plots/eval/<variant>.csv: {column}`", folder)
         wrong = {f: c for f, c in y.items() if c != column}
-        assert not wrong, f"dvc.yaml: plots.{plot_id}.y plots {wrong}; the registry's " \
+        assert not wrong, f"{folder}dvc.yaml: plots.{plot_id}.y plots {wrong}; the registry's " \
                           f"metric {plot_id!r} writes {column}"
         lower = all(k.lower_is_better for k in keys)
         assert ("lower is better" in plots[plot_id]["title"]) == lower, \
-            f"dvc.yaml: plots.{plot_id}.title should {'' if lower else 'not '}say lower is better"
+            f"{folder}dvc.yaml: plots.{plot_id}.title should {'' if lower else 'not '}say lower is better"
 
 
-def test_every_curve_plot_is_a_registered_metric():
+@pytest.mark.parametrize("folder", PIPELINES)
+def test_every_curve_plot_is_a_registered_metric(folder):
     """A plot of plots/eval/*.csv that no registered metric writes is stale."""
-    stale = [pid for pid, p in _plots().items()
+    stale = [pid for pid, p in _plots(_pipeline(folder)[0]).items()
              if p and any(str(f).startswith("plots/eval/") for f in p.get("y", {}))
              and pid not in _metric_plots()]
-    assert not stale, f"dvc.yaml: plots {', '.join(stale)} draw no registered curve metric"
+    assert not stale, f"{folder}dvc.yaml: plots {', '.join(stale)} draw no registered curve metric"
 
 
 def test_evaluate_declares_the_metrics_file():
@@ -80,24 +91,30 @@ def test_evaluate_declares_the_metrics_file():
     assert [next(iter(m)) for m in stage["metrics"]] == ["metrics/${key}.json"]
 
 
-def test_training_plots_show_every_variant():
-    plots = _plots()
-    missing_losses = [v for v in VARIANTS if f"losses_{v}" not in plots]
+@pytest.mark.parametrize("folder", PIPELINES)
+def test_training_plots_show_every_variant(folder):
+    dvc_yaml, variants = _pipeline(folder)
+    plots = _plots(dvc_yaml)
+    missing_losses = [v for v in variants if f"losses_{v}" not in plots]
     assert not missing_losses, _missing("plots", [f"losses_{v}" for v in missing_losses],
-                                        "a `losses_<variant>` entry like losses_dcgan_artwork's")
+                                        "a `losses_<variant>` entry like losses_dcgan_artwork's",
+                                        folder)
     for pattern in ("plots/train/{}/samples.png", "plots/train/{}/plots/images/samples"):
-        missing = [pattern.format(v) for v in VARIANTS if pattern.format(v) not in plots]
-        assert not missing, _missing("plots", missing, "each as `- <path>` under plots:")
+        missing = [pattern.format(v) for v in variants if pattern.format(v) not in plots]
+        assert not missing, _missing("plots", missing, "each as `- <path>` under plots:", folder)
 
 
-def test_every_variant_is_an_artifact():
-    artifacts = DVC_YAML.get("artifacts", {})
-    missing = [v for v in VARIANTS if v not in artifacts]
+@pytest.mark.parametrize("folder", PIPELINES)
+def test_every_variant_is_an_artifact(folder):
+    dvc_yaml, variants = _pipeline(folder)
+    artifacts = dvc_yaml.get("artifacts", {})
+    missing = [v for v in variants if v not in artifacts]
     assert not missing, _missing("artifacts", missing, "for each: `<variant>: {path: "
-                                 "models/<variant>/generator.pt, type: model, desc: ...}`")
-    for v in VARIANTS:
-        assert artifacts[v]["path"] == f"models/{v}/generator.pt", f"dvc.yaml: artifacts.{v}.path"
-        assert artifacts[v]["type"] == "model", f"dvc.yaml: artifacts.{v}.type"
+                                 "models/<variant>/generator.pt, type: model, desc: ...}`", folder)
+    for v in variants:
+        assert artifacts[v]["path"] == f"models/{v}/generator.pt", \
+            f"{folder}dvc.yaml: artifacts.{v}.path"
+        assert artifacts[v]["type"] == "model", f"{folder}dvc.yaml: artifacts.{v}.type"
 
 
 # --------------------------------------------------------------------------- dvc artifacts get
