@@ -253,3 +253,27 @@ def test_reconstruct(at_repo, capsys):
     assert 0 < l1 < 2
     assert main(["reconstruct", "models/cdcgan", "-o", "x.png"]) == 1
     assert "needs an AEGAN" in capsys.readouterr().err
+
+
+def test_reconstruct_curve(at_repo, capsys):
+    """--curve: one row per checkpoint on the same seeded originals; the last checkpoint is the
+    final model, so its row equals the grid's error on those images (computed the other way)."""
+    cfg = TrainConfig(model="aegan", image_size=S, latent_dim=16, batch_size=10, epochs=2,
+                      checkpoint_every=1, grid_size=4, precision="fp32", device="cpu")
+    x = torch.from_numpy(np.load(at_repo / "data/prepared/artwork/images.npy"))
+    train("aegan2", cfg, x, data_fingerprint="fx", model_dir=at_repo / "models/aegan2",
+          progress=False, log=lambda m: None)
+    assert main(["reconstruct", "models/aegan2", "--curve", "r/curve.csv", "-n", "5"]) == 0
+    curve = pd.read_csv(at_repo / "r/curve.csv")
+    assert list(curve.columns) == ["epoch", "images_seen", "dataset", "images", "l1"]
+    assert curve["epoch"].tolist() == [1, 2] and curve["images"].tolist() == [5, 5]
+    assert curve["images_seen"].is_monotonic_increasing
+    assert curve["l1"].iloc[0] != curve["l1"].iloc[1]            # each checkpoint's own weights
+    capsys.readouterr()
+    assert main(["reconstruct", "models/aegan2", "-n", "5", "-o", "r/g.png"]) == 0
+    grid_l1 = float(capsys.readouterr().out.split("mean L1 error: ")[1].split()[0])
+    assert abs(curve["l1"].iloc[-1] - grid_l1) < 1e-4
+    assert main(["reconstruct", "models/aegan2", "--curve", "r/c.csv", "--dataset", "sprites"]) == 1
+    assert "sprites" in capsys.readouterr().err and not (at_repo / "r/c.csv").exists()
+    assert main(["reconstruct", "models/dcgan", "--curve", "r/c.csv"]) == 1
+    assert "needs an AEGAN" in capsys.readouterr().err

@@ -7,6 +7,7 @@
     pokegan interpolate models/cdcgan_artwork --types fire water grass -o types.png
     pokegan interpolate models/aegan_artwork bulbasaur charmander --steps 8 -o strip.png
     pokegan reconstruct models/aegan_artwork -n 8 -o recon.png
+    pokegan reconstruct models/aegan_artwork --curve recon.csv --dataset sprites
     pokegan info models/aegan_artwork
 
 The work is done in the library (pokegan.models.io, pokegan.explore); this module parses
@@ -128,16 +129,32 @@ def cmd_interpolate(args) -> int:
 
 
 def cmd_reconstruct(args) -> int:
-    from pokegan.explore import GenerateError, reconstruction_grid
+    from pokegan.explore import GenerateError, reconstruction_curve, reconstruction_grid
     from pokegan.models.io import save_grid_png
 
     try:
-        images, err = reconstruction_grid(args.model, args.n, args.seed, args.data)
+        if args.curve:
+            rows = reconstruction_curve(args.model, 750 if args.n is None else args.n, args.seed,
+                                        args.data, args.dataset)
+        else:
+            images, err = reconstruction_grid(args.model, 8 if args.n is None else args.n,
+                                              args.seed, args.data, args.dataset)
     except GenerateError as exc:
         raise CliError(str(exc)) from None
-    out = save_grid_png(images, args.output, nrow=len(images) // 2)
-    print(f"wrote {out}: {len(images) // 2} real images (top) and G(E(x)) (bottom)")
-    print(f"mean L1 error: {err:.4f} (pixels in [-1, 1]; {err * 127.5:.1f} in 0-255 units)")
+    if not args.curve:
+        out = save_grid_png(images, args.output, nrow=len(images) // 2)
+        print(f"wrote {out}: {len(images) // 2} real images (top) and G(E(x)) (bottom)")
+        print(f"mean L1 error: {err:.4f} (pixels in [-1, 1]; {err * 127.5:.1f} in 0-255 units)")
+        return 0
+    import pandas as pd
+    from pokegan.files import atomic_path
+
+    with atomic_path(args.curve) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+    for r in rows:
+        print(f"epoch {r['epoch']:4d}  {r['images_seen'] or 0:8d} images shown  mean L1 {r['l1']:.4f}")
+    print(f"wrote {args.curve}: G(E(x)) of {rows[0]['images']} {rows[0]['dataset']} originals at "
+          f"{len(rows)} checkpoints (pixels in [-1, 1])")
     return 0
 
 
@@ -225,11 +242,18 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Show a few real prepared images above their AEGAN reconstructions "
                                    "G(E(x)) and print the mean L1 error.")
     p.add_argument("model", help="AEGAN model folder (models/<variant>)")
-    p.add_argument("-n", type=int, default=8, help="number of real images (default 8)")
+    p.add_argument("-n", type=int, default=None,
+                   help="number of real images (default 8; with --curve 750)")
     p.add_argument("-o", "--output", default="reconstruction.png",
                    help="PNG (default reconstruction.png)")
     p.add_argument("--seed", type=int, default=0, help="which real images (default 0)")
     p.add_argument("--data", default="data/prepared", help="prepared data folder (default data/prepared)")
+    p.add_argument("--dataset", default=None,
+                   help="whose originals (default the model's training set; e.g. sprites: real "
+                        "images an artwork model never saw)")
+    p.add_argument("--curve", metavar="CSV", default=None,
+                   help="instead of the PNG: the mean L1 at every checkpoint, on the same images, "
+                        "as CSV (epoch, images_seen, dataset, images, l1)")
     p.set_defaults(func=cmd_reconstruct)
 
     p = sub.add_parser("info", help="what produced a model: params, epochs, metrics",

@@ -13,6 +13,7 @@
 * :func:`interpolation_strip` — AEGAN: encode each named image with E, decode the straight line
   between consecutive latents with G; one row: first original, the decoded frames, last original.
 * :func:`reconstruction_grid` — AEGAN: real prepared images above G(E(x)), and the mean L1 error.
+* :func:`reconstruction_curve` — AEGAN: that error at every checkpoint, on the same images.
 * :func:`type_labels` — ``--type water`` → class indices for a type-conditional generator.
 
 Errors a user can fix raise :class:`GenerateError` (one line, for the CLI).
@@ -241,24 +242,77 @@ def interpolation_strip(model: str | Path, names: list[str], steps: int = 8,
     return torch.cat([x[:1], frames, x[-1:]]), found
 
 
-@torch.no_grad()
-def reconstruction_grid(model: str | Path, n: int = 8, seed: int = 0,
-                        prepared_root: str | Path = "data/prepared") -> tuple[torch.Tensor, float]:
-    """(uint8 2n images: n real prepared originals then their G(E(x)), mean L1 in [-1, 1] units)."""
+def _originals(dataset: str, image_size: int, prepared_root: str | Path) -> torch.Tensor:
+    """The un-augmented prepared images of ``dataset`` (uint8), checked against the model's size."""
     from pokegan.data.prepared import PreparedDataMissing, load_prepared
+
+    try:
+        real, _, _ = load_prepared(dataset, root=prepared_root, originals_only=True)
+    except PreparedDataMissing as exc:
+        raise GenerateError(str(exc)) from None
+    if real.shape[-1] != image_size:
+        raise GenerateError(f"{prepared_root}/{dataset} holds {real.shape[-1]} px images but the "
+                            f"model makes {image_size} px ones")
+    return real
+
+
+def _pick(n_real: int, n: int, seed: int) -> torch.Tensor:
+    """The same ``n`` seeded indices for a grid and for every checkpoint of a curve."""
+    return torch.randperm(n_real, generator=torch.Generator().manual_seed(seed))[:n]
+
+
+@torch.no_grad()
+def reconstruct(G: nn.Module, E: nn.Module, real: torch.Tensor, chunk: int = 50
+                ) -> tuple[torch.Tensor, float]:
+    """(G(E(x)) as floats in [-1, 1], mean L1 error against x in those units) for uint8 ``real``,
+    in chunks so that a few hundred images fit any machine."""
+    rec = torch.cat([G(encode(E, real[i:i + chunk])).float() for i in range(0, len(real), chunk)])
+    return rec, float((rec - _to_float(real)).abs().mean())
+
+
+def reconstruction_grid(model: str | Path, n: int = 8, seed: int = 0,
+                        prepared_root: str | Path = "data/prepared", dataset: str | None = None
+                        ) -> tuple[torch.Tensor, float]:
+    """(uint8 2n images: n real prepared originals then their G(E(x)), mean L1 in [-1, 1] units).
+    ``dataset``: whose originals (default the one the model trained on)."""
     from pokegan.models.io import to_uint8
 
     if n < 1:
         raise GenerateError(f"-n must be >= 1, got {n}")
     G, E, meta = load_aegan(model, "reconstruct")
-    dataset = meta.get("dataset") or "artwork"
-    try:
-        real, _, _ = load_prepared(dataset, root=prepared_root, originals_only=True)
-    except PreparedDataMissing as exc:
-        raise GenerateError(str(exc)) from None
-    if real.shape[-1] != int(meta["image_size"]):
-        raise GenerateError(f"{prepared_root}/{dataset} holds {real.shape[-1]} px images but the "
-                            f"model makes {meta['image_size']} px ones")
-    pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:n]
-    rec = G(encode(E, real[pick]))
-    return torch.cat([real[pick], to_uint8(rec)]), float((rec.float() - _to_float(real[pick])).abs().mean())
+    real = _originals(dataset or meta.get("dataset") or "artwork", int(meta["image_size"]),
+                      prepared_root)
+    real = real[_pick(len(real), n, seed)]
+    rec, err = reconstruct(G, E, real)
+    return torch.cat([real, to_uint8(rec)]), err
+
+
+def reconstruction_curve(model: str | Path, n: int = 750, seed: int = 0,
+                         prepared_root: str | Path = "data/prepared", dataset: str | None = None
+                         ) -> list[dict]:
+    """AEGAN: the mean L1 error of G(E(x)) at every checkpoint of a model folder, on the same
+    ``n`` seeded originals of ``dataset`` (default the training set; another dataset, e.g. the
+    sprite frames of an artwork model, are real images it never saw). One row per checkpoint:
+    epoch, images_seen, dataset, images, l1."""
+    from pokegan.models.io import ModelFileError, check_pair, list_checkpoints, load_encoder, load_generator
+
+    if n < 1:
+        raise GenerateError(f"-n must be >= 1, got {n}")
+    _, _, meta = load_aegan(model, "reconstruct")
+    dataset = dataset or meta.get("dataset") or "artwork"
+    real = _originals(dataset, int(meta["image_size"]), prepared_root)
+    real = real[_pick(len(real), n, seed)]
+    checkpoints = list_checkpoints(model)
+    if not checkpoints:
+        raise GenerateError(f"{model} has no checkpoints (models/<variant>/checkpoints/epoch_*.pt)")
+    rows = []
+    for epoch, path in checkpoints:
+        try:
+            G, meta_g = load_generator(path)
+            E, meta_e = load_encoder(path)
+            check_pair(meta_g, meta_e)
+        except ModelFileError as exc:
+            raise GenerateError(str(exc)) from None
+        rows.append({"epoch": epoch, "images_seen": meta_g.get("images_seen"), "dataset": dataset,
+                     "images": len(real), "l1": reconstruct(G, E, real)[1]})
+    return rows
