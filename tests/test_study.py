@@ -1,6 +1,6 @@
 """study/ is the default pipeline at the study's scale (issue 20): the same stages, word for word,
 run on a params.yaml that differs from the default's only in the scale, in a DVC project of its
-own so that the default `dvc status` / `dvc repro` never see its ~10-hour stages."""
+own so that the default `dvc status` / `dvc repro` never see its hours-long stages."""
 import subprocess
 import sys
 from pathlib import Path
