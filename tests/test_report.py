@@ -131,6 +131,15 @@ def test_figures_are_written(tmp_path):
     assert gif.n_frames == 3
 
 
+def test_curves_are_drawn_against_images_shown():
+    """A sprite run's epoch is 14,000 images and an artwork run's 2,240: against the epoch their
+    curves would not line up, so the figure uses images shown wherever every curve records it."""
+    art = pd.DataFrame({"epoch": [20, 40], "images_seen": [44800, 89600], "kid": [0.3, 0.2]})
+    spr = pd.DataFrame({"epoch": [4, 8], "images_seen": [55808, 111616], "kid": [0.4, 0.3]})
+    assert figures.curve_x({"a": art, "s": spr}) == ("images_seen", "images shown")
+    assert figures.curve_x({"a": art, "old": spr.drop(columns="images_seen")}) == ("epoch", "epoch")
+
+
 def test_progress_gif_keeps_the_top_left_tiles(tmp_path):
     # a 3×3 grid of 8 px tiles with 2 px padding (32 px); keep 2×2 tiles → 2 + 2·10 = 22 px
     grid = np.zeros((32, 32, 3), np.uint8)

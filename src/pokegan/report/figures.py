@@ -30,17 +30,28 @@ def curve_panels() -> list[tuple[str, str]]:
     return [(k.name, k.label) for k in registry.shown(curve=True)]
 
 
+def curve_x(curves: dict[str, pd.DataFrame]) -> tuple[str, str]:
+    """(column, axis label) the curves are drawn against: images shown when every curve records
+    it, so that variants whose epochs differ in size (14,000 sprites, 2,240 artworks) line up;
+    else the epoch (curves written before ``images_seen`` was a column)."""
+    if curves and all("images_seen" in df and df["images_seen"].notna().all()
+                      for df in curves.values()):
+        return "images_seen", "images shown"
+    return "epoch", "epoch"
+
+
 def curves_figure(curves: dict[str, pd.DataFrame], out: Path,
                   columns: list[tuple[str, str]] | None = None) -> None:
-    """One panel per metric (default :func:`curve_panels`), metric against epoch, one colour
-    per variant."""
+    """One panel per metric (default :func:`curve_panels`), metric against images shown
+    (:func:`curve_x`), one colour per variant."""
     columns = columns or curve_panels()
+    x, x_label = curve_x(curves)
     fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.4))
     for ax, (col, label) in zip(np.atleast_1d(axes), columns):
         for i, (name, df) in enumerate(curves.items()):
             if col in df and df[col].notna().any():
-                ax.plot(df["epoch"], df[col], marker="o", color=f"C{i}", label=name)
-        ax.set_xlabel("epoch")
+                ax.plot(df[x], df[col], marker="o", color=f"C{i}", label=name)
+        ax.set_xlabel(x_label)
         ax.set_ylabel(label)
         ax.set_title(f"{label} per checkpoint")
         ax.grid(alpha=0.3)
