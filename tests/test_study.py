@@ -49,7 +49,7 @@ def test_study_params_differ_from_the_default_only_in_scale():
                      else ARTWORKS * cfg.augment.copies) // v.batch_size * v.batch_size
         shown[name] = v.epochs * per_epoch
         assert v.epochs % v.checkpoint_every == 0 and v.epochs // v.checkpoint_every >= 8, \
-            f"study/params.yaml: variants.{name}: checkpoints every ~10% of the run"
+            f"study/params.yaml: variants.{name}: a checkpoint every ~5-12% of the run"
     assert abs(shown["dcgan_sprites"] / shown["dcgan_artwork"] - 1) < 0.01   # the same images shown
 
 
