@@ -1,6 +1,8 @@
 """`make run`'s plan: what will run and how long, from measured rates (probes stubbed here)."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from pokegan import config, plan
@@ -28,3 +30,30 @@ def test_plan_counts_the_work_of_stale_stages_at_the_measured_rates(cfg, monkeyp
 def test_nothing_stale_means_nothing_to_time(cfg, monkeypatch):
     monkeypatch.setattr(plan, "feature_rate", lambda: pytest.fail("probed although nothing runs"))
     assert plan.plan(cfg, []) == []
+
+
+def test_a_stopped_run_is_estimated_by_what_is_left(tmp_path, monkeypatch):
+    """A checkpoint of the same run (same params, data, code, device, precision) makes the plan
+    count only the epochs after it, as the loop will resume there; another run's does not."""
+    from fixtures.project import N_IMAGES, SIZE, synthetic_prepared
+
+    from pokegan.data.prepared import load_prepared
+    from pokegan.training import train
+
+    monkeypatch.chdir(tmp_path)
+    synthetic_prepared(tmp_path)
+    raw = {"epochs": 5, "checkpoint_every": 1, "image_size": SIZE, "latent_dim": 16,
+           "batch_size": 8, "precision": "fp32", "device": "cpu",
+           "variants": {"a": {"model": "dcgan", "dataset": "artwork"}}}
+    cfg = config.parse(raw)
+    images, _, meta = load_prepared("artwork")
+    stopped = dataclasses.replace(cfg.variant("a"), epochs=2)      # as if stopped after epoch 2
+    train("a", stopped, images, data_fingerprint=meta["fingerprint"], model_dir=tmp_path / "models/a",
+          progress=False, log=lambda m: None)
+    monkeypatch.setattr(plan, "family_rate", lambda v, d, p: 10.0)
+    per_epoch = N_IMAGES // 8 * 8
+    work = plan.plan(cfg, ["train@a"])[0]
+    assert work.seconds == pytest.approx((5 - 2) * per_epoch / 10.0)
+    assert "resumes after epoch 2" in work.what
+    other = config.parse({**raw, "lr": 0.001})                      # another run: from scratch
+    assert plan.plan(other, ["train@a"])[0].seconds == pytest.approx(5 * per_epoch / 10.0)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import torch
@@ -46,19 +47,36 @@ def stale_stages() -> list[str] | None:
         return None
 
 
-def dataset_size(cfg: config.Config, variant: config.TrainConfig, prepared_is_current: bool) -> int:
-    """Training images of a variant: the prepared set's rows it trains on, or, when the data
-    stages will rerun first, what the params will produce."""
+def training_set(cfg: config.Config, variant: config.TrainConfig, prepared_is_current: bool
+                 ) -> tuple[int, str | None]:
+    """(training images, data fingerprint) of a variant: the prepared set's rows it trains on,
+    or, when the data stages will rerun first (fingerprint None), what the params will produce."""
     from pokegan.data.prepared import TRAIN_ON_KINDS, load_prepared
     if prepared_is_current:
         try:
-            return len(load_prepared(variant.dataset, kinds=TRAIN_ON_KINDS[variant.train_on])[0])
+            images, _, meta = load_prepared(variant.dataset, kinds=TRAIN_ON_KINDS[variant.train_on])
+            return len(images), meta["fingerprint"]
         except Exception:                   # missing or unreadable: estimate from the params
             pass
     if variant.dataset == "sprites":
-        return cfg.data.sprites.max_images
+        return cfg.data.sprites.max_images, None
     copies = 2 if variant.train_on == "flips" else cfg.augment.copies
-    return ARTWORKS * copies
+    return ARTWORKS * copies, None
+
+
+def resumes_after(name: str, variant: config.TrainConfig, data_fingerprint: str | None,
+                  device: torch.device, precision: str) -> int:
+    """The epoch ``train@name`` will resume after: its newest checkpoint of the same run (the
+    loop's own test, :func:`pokegan.training.checkpoint.find_resume`), 0 when there is none. A
+    study-scale run stopped after a few hours is estimated by what is left."""
+    from pokegan.training.checkpoint import find_resume, run_identity
+    model_dir = Path("models") / name
+    if data_fingerprint is None or not (model_dir / "checkpoints").is_dir():
+        return 0
+    fp, parts = run_identity(variant, data_fingerprint, device, precision)
+    roles = families.get(variant.model).lrs(variant).keys()     # one optimiser per network
+    ckpt, _ = find_resume(model_dir, fp, parts, roles, variant.epochs, log=lambda m: None)
+    return ckpt["epoch"] if ckpt is not None else 0
 
 
 def family_rate(cfg: config.TrainConfig, device: torch.device, precision: str, *,
@@ -122,9 +140,12 @@ def plan(cfg: config.Config, stale: list[str] | None) -> list[Work]:
             if key not in rates:
                 rates[key] = family_rate(v, device, precision)
             current = not any(due(st) for st in ("download", "group", "augment"))
-            shown = v.epochs * (dataset_size(cfg, v, current) // v.batch_size) * v.batch_size
+            n, data_fp = training_set(cfg, v, current)
+            done = resumes_after(name, v, data_fp, device, precision)
+            shown = (v.epochs - done) * (n // v.batch_size) * v.batch_size
             work.append(Work(f"train@{name}", f"{shown} images ({v.model}, {precision}, "
-                             f"{rates[key]:.0f} img/s)", shown / rates[key]))
+                             f"{rates[key]:.0f} img/s" + (f"; resumes after epoch {done}" if done
+                                                           else "") + ")", shown / rates[key]))
         if due(f"evaluate@{name}"):
             ckpts = math.ceil(v.epochs / v.checkpoint_every)
             n = ckpts * cfg.eval.samples_curve + max(cfg.eval.samples - cfg.eval.samples_curve, 0)
