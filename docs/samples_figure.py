@@ -16,6 +16,7 @@ import torch
 
 from pokegan.data.prepared import load_prepared
 from pokegan.models.io import load_generator, sample
+from pokegan.models.latents import seeded_latents
 from pokegan.report.figures import side_by_side
 
 
@@ -34,8 +35,7 @@ def main() -> None:
             ap.error(f"{row!r}: expected LABEL=MODEL")
         path = Path(model)
         G, meta = load_generator(path / "generator.pt" if path.is_dir() else path)
-        z = latents.setdefault(G.latent_dim, torch.randn(
-            args.n, G.latent_dim, generator=torch.Generator().manual_seed(args.seed)))
+        z = latents.setdefault(G.latent_dim, seeded_latents(args.seed, args.n, G.latent_dim))
         samples[f"{label}\n(epoch {meta.get('epoch', '?')})"] = sample(G, args.n, args.seed, latents=z)
     images, _, _ = load_prepared(args.real, originals_only=True)
     real = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(args.seed))[:args.n]]
