@@ -13,7 +13,9 @@ from pokegan.plan import ARTWORKS
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "study"
-SCALE_KEYS = {("data", "sprites", "max_images"), ("eval", "samples"), ("variants",)}
+# what the study's scale changes; precision: runs of hours stop with a session and must resume on
+# whichever CPU class comes next, and fp32 is the one precision every CPU computes natively
+SCALE_KEYS = {("data", "sprites", "max_images"), ("eval", "samples"), ("variants",), ("precision",)}
 
 
 def _yaml(path: Path) -> dict:
@@ -42,7 +44,7 @@ def test_study_params_differ_from_the_default_only_in_scale():
     assert _without(study, SCALE_KEYS) == _without(default, SCALE_KEYS), \
         "study/params.yaml: a key other than the scale differs from ../params.yaml (copy it over)"
     cfg = config.load(STUDY / "params.yaml")              # validates like the default
-    assert cfg.data.sprites.max_images > 0
+    assert cfg.data.sprites.max_images > 0 and cfg.train.precision == "fp32"
     shown = {}
     for name, v in cfg.variants.items():
         per_epoch = (cfg.data.sprites.max_images if v.dataset == "sprites"
