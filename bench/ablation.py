@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     base = dataclasses.replace(config.load(args.params).train, dataset=args.dataset,
                                epochs=args.epochs, checkpoint_every=2, ema=args.ema)
     ev = EvalConfig()
-    images, index, meta = load_prepared(args.dataset, root=args.prepared)
+    images, _, meta = load_prepared(args.dataset, root=args.prepared)
     net = load_feature_net()
     ref_path = Path(args.reference or f"data/reference/{args.dataset}.npz")
     real = load_reference(ref_path, expect={"feature_net_sha1": net.sha1, "resize": net.resize}).feats
@@ -213,9 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = Path(args.work) / f"{name}_s{seed}"
         t0 = time.perf_counter()
         print(f"== {name} seed {seed}: {overrides or 'study settings'}", flush=True)
-        kinds = TRAIN_ON_KINDS[cfg.train_on]
-        rows_used = images if kinds is None else images[torch.as_tensor(
-            index["augmentation"].isin(kinds).to_numpy())]
+        rows_used = images if cfg.train_on == "all" else load_prepared(
+            args.dataset, root=args.prepared, kinds=TRAIN_ON_KINDS[cfg.train_on])[0]
         if args.images:
             epochs = max(1, math.ceil(args.images / len(rows_used)))
             cfg = dataclasses.replace(cfg, epochs=epochs,
