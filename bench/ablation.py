@@ -213,8 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = Path(args.work) / f"{name}_s{seed}"
         t0 = time.perf_counter()
         print(f"== {name} seed {seed}: {overrides or 'study settings'}", flush=True)
-        rows_used = images if cfg.train_on == "all" else load_prepared(
-            args.dataset, root=args.prepared, kinds=TRAIN_ON_KINDS[cfg.train_on])[0]
+        kinds = TRAIN_ON_KINDS[cfg.train_on]
+        rows_used = images if kinds is None else load_prepared(
+            args.dataset, root=args.prepared, kinds=kinds)[0]
         if args.images:
             epochs = max(1, math.ceil(args.images / len(rows_used)))
             cfg = dataclasses.replace(cfg, epochs=epochs,
