@@ -15,6 +15,8 @@ folder under ``--work`` with checkpoints, so a killed run resumes where it stopp
 
     POKEGAN_THREADS=1 python bench/ablation.py [--configs baseline hinge ...] [--seeds 0 1]
     python bench/ablation.py --merge /tmp/abl_b.csv   # after a 2nd process wrote --csv /tmp/abl_b.csv
+    python bench/ablation.py --curve curve.csv --configs best --seeds 0 --samples 100
+        # no training: KID of every checkpoint the runs under --work kept, live and EMA G
 Writes ``plots/ablation.csv`` (one row per config, seed and generator) and ``plots/ablation.md``
 (the table with mean ± half-range over seeds).
 """
@@ -71,6 +73,8 @@ CONFIGS: dict[str, dict] = {
 }
 DEFAULT_ORDER = ["baseline", "all", "resize_conv", "hinge", "ttur", "r1", "resize_conv+hinge",
                  "resize_conv+diffaug", "mbstd", "diffaug+all"]
+CURVE_COLUMNS = ["config", "seed", "generator", "epoch", "images_seen", "fid", "kid", "kid_std",
+                 "samples"]
 COLUMNS = ["config", "generator", "seed", "fid", "kid", "kid_std", "precision", "recall",
            "epochs", "images_seen", "samples", "train_s", "threads", "precision_mode", "overrides"]
 
@@ -103,6 +107,17 @@ def _write(rows: list[dict], csv_path: Path, md_path: Path, meta: str) -> None:
         Path(tmp).write_text(markdown(df, meta))
 
 
+def _write_curve(rows: list[dict], csv_path: Path, meta: str) -> None:
+    import pandas as pd
+
+    from pokegan.files import atomic_path
+    df = pd.DataFrame(rows, columns=CURVE_COLUMNS)
+    with atomic_path(csv_path, suffix=".csv") as tmp:
+        df.to_csv(tmp, index=False)
+    with atomic_path(csv_path.with_suffix(".md"), suffix=".md") as tmp:
+        Path(tmp).write_text(curve_markdown(df, meta))
+
+
 def markdown(df, meta: str) -> str:
     """Per-run rows, then one summary line per lever: mean ± half the range over seeds."""
     lines = ["# Ablation of the generation-quality levers", "", meta, "",
@@ -131,6 +146,18 @@ def markdown(df, meta: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def curve_markdown(df, meta: str) -> str:
+    """One line per run and generator: KID at each checkpoint, by thousands of images shown."""
+    lines = ["# Ablation runs over images shown", "", meta, "",
+             "| config | seed | G | KID at k images shown |", "|---|---|---|---|"]
+    for (config, seed, gen), g in df.groupby(["config", "seed", "generator"], sort=False):
+        g = g.sort_values("images_seen")
+        cells = " · ".join(f"{int(r.images_seen) / 1000:.0f}k {float(r.kid):.3f}"
+                           for r in g.itertuples())
+        lines.append(f"| {config} | {seed} | {gen} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", nargs="+", default=DEFAULT_ORDER, choices=sorted(CONFIGS))
@@ -154,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--merge", nargs="+", metavar="CSV", default=None,
                     help="no training: add these CSVs' rows (e.g. a second process's --csv) to "
                          "--csv and rewrite it and --md")
+    ap.add_argument("--curve", metavar="CSV", default=None,
+                    help="no training: score every checkpoint of the --configs x --seeds runs "
+                         "under --work (live and EMA G, --samples each) into CSV and a .md "
+                         "beside it; rows already there are kept")
     args = ap.parse_args(argv)
 
     import torch
@@ -197,6 +228,47 @@ def main(argv: list[str] | None = None) -> int:
         _write(rows, csv_path, md_path, note)
         print(f"merged {', '.join(args.merge)} into {csv_path}: {len(rows)} rows", flush=True)
         return 0
+
+    def score_pair(live_from: Path, ema_from: Path, desc: str) -> dict[str, dict]:
+        """FID/KID/P/R of the trained G (a checkpoint's ``models``) and of its average (a
+        checkpoint's ``ema``, or generator.pt), on the evaluate stage's seeded latents."""
+        gens = {"live": unpack(read_file(live_from)["models"]["G"]), "ema": load_generator(ema_from)[0]}
+        out = {}
+        for kind, G in gens.items():
+            imgs = sample(G, args.samples, 0, batch_size=50,
+                          latents=seeded_latents(0, args.samples, G.latent_dim))
+            out[kind] = score(real, FeatureSet(net.extract(imgs, ev.batch_size, desc=f"{desc} {kind}")),
+                              ev, 0)
+        return out
+
+    if args.curve:
+        curve_path = Path(args.curve)
+        curve = _read_rows(curve_path)
+        have = {(r["config"], int(r["seed"]), r["generator"], int(r["epoch"])) for r in curve}
+        meta = (f"Each run of `bench/ablation.py` (DCGAN on {args.dataset}, batch "
+                f"{base.batch_size}) scored at every checkpoint it kept: {args.samples} samples "
+                f"of the live and the EMA G vs {real.n} real artworks (KID; FID in the CSV).")
+        for name in args.configs:
+            for seed in args.seeds:
+                ckpts = list_checkpoints(Path(args.work) / f"{name}_s{seed}")
+                if not ckpts:
+                    print(f"skip {name} seed {seed}: no checkpoints under {args.work}", flush=True)
+                for epoch, path in ckpts:
+                    if {(name, seed, g, epoch) for g in ("live", "ema")} <= have:
+                        continue
+                    shown = read_file(path, mmap=True)["images_seen"]
+                    for kind, s in score_pair(path, path, f"{name} s{seed} e{epoch}").items():
+                        curve = [r for r in curve if (r["config"], int(r["seed"]), r["generator"],
+                                                      int(r["epoch"])) != (name, seed, kind, epoch)]
+                        curve.append({"config": name, "seed": seed, "generator": kind, "epoch": epoch,
+                                      "images_seen": shown, "fid": round(s["fid"], 2),
+                                      "kid": round(s["kid"], 5), "kid_std": round(s["kid_std"], 5),
+                                      "samples": s["samples"]})
+                        print(f"{name} seed {seed} epoch {epoch} ({shown} images) {kind}: "
+                              f"KID {s['kid']:.4f}", flush=True)
+                    _write_curve(curve, curve_path, meta)
+        _write_curve(curve, curve_path, meta)
+        return 0
     done = {(r["config"], int(r["seed"]), r["generator"]) for r in rows}
 
     # the yardsticks' seeds first (the first --both-first configs: baseline, all, resize_conv),
@@ -227,13 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} seed {seed}: diverged: {exc}", flush=True)
             continue
         last = list_checkpoints(run_dir)[-1][1]
-        gens = {"live": unpack(read_file(last)["models"]["G"]),       # the trained weights
-                "ema": load_generator(run_dir / "generator.pt")[0]}     # the average
-        for kind, G in gens.items():
-            latents = seeded_latents(0, args.samples, G.latent_dim)
-            imgs = sample(G, args.samples, 0, batch_size=50, latents=latents)
-            feats = FeatureSet(net.extract(imgs, ev.batch_size, desc=f"{name} s{seed} {kind}"))
-            s = score(real, feats, ev, 0)
+        for kind, s in score_pair(last, run_dir / "generator.pt", f"{name} s{seed}").items():
             rows = [r for r in rows if (r["config"], int(r["seed"]), r["generator"]) != (name, seed, kind)]
             rows.append({"config": name, "generator": kind, "seed": seed, "fid": round(s["fid"], 2),
                          "kid": round(s["kid"], 5), "kid_std": round(s["kid_std"], 5),

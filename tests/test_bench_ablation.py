@@ -30,3 +30,13 @@ def test_summary_averages_seeds_with_their_spread():
     md = ablation.markdown(df, "note")
     assert "| baseline | 0, 1 | 40.0 ± 10.0 | 0.400 ± 0.100 |" in md
     assert "| ema | 0 | 20.0 | 0.200 |" in md
+
+
+def test_curve_table_orders_each_run_by_images_shown():
+    rows = [{"config": "best", "seed": 0, "generator": "ema", "epoch": e, "images_seen": n,
+             "fid": 1.0, "kid": k, "kid_std": 0.0, "samples": 100}
+            for e, n, k in [(50, 112000, 0.13), (4, 8960, 0.24)]]
+    rows.append(dict(rows[0], generator="live", kid=0.2))
+    md = ablation.curve_markdown(pd.DataFrame(rows, columns=ablation.CURVE_COLUMNS), "note")
+    assert "| best | 0 | ema | 9k 0.240 · 112k 0.130 |" in md
+    assert "| best | 0 | live | 112k 0.200 |" in md
