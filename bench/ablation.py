@@ -86,36 +86,39 @@ def _read_rows(path: Path) -> list[dict]:
     return pd.read_csv(path, keep_default_na=False).to_dict("records")
 
 
+def _key(row: dict) -> tuple:
+    """A row's identity: (config, seed, generator), and the epoch for a --curve row. Seeds and
+    epochs as ints, however the CSV was read."""
+    key = (row["config"], int(row["seed"]), row["generator"])
+    return key + (int(row["epoch"]),) if "epoch" in row else key
+
+
+def _put(rows: list[dict], row: dict) -> list[dict]:
+    """``rows`` with ``row`` in place of any row of the same identity (appended last)."""
+    return [r for r in rows if _key(r) != _key(row)] + [row]
+
+
 def merge_rows(*tables: list[dict]) -> list[dict]:
     """Rows of several ablation CSVs (e.g. two processes' halves) as one table; for the same
     (config, seed, generator) the later table's row wins. Order: first appearance."""
     merged: dict[tuple, dict] = {}
     for rows in tables:
         for r in rows:
-            merged[(r["config"], int(r["seed"]), r["generator"])] = r
+            merged[_key(r)] = r
     return list(merged.values())
 
 
-def _write(rows: list[dict], csv_path: Path, md_path: Path, meta: str) -> None:
+def _write(rows: list[dict], csv_path: Path, md_path: Path, meta: str, columns=COLUMNS,
+           render=None) -> None:
+    """The CSV and its markdown table (``render``, default :func:`markdown`), each atomically."""
     import pandas as pd
 
     from pokegan.files import atomic_path
-    df = pd.DataFrame(rows, columns=COLUMNS)
+    df = pd.DataFrame(rows, columns=columns)
     with atomic_path(csv_path, suffix=".csv") as tmp:
         df.to_csv(tmp, index=False)
     with atomic_path(md_path, suffix=".md") as tmp:
-        Path(tmp).write_text(markdown(df, meta))
-
-
-def _write_curve(rows: list[dict], csv_path: Path, meta: str) -> None:
-    import pandas as pd
-
-    from pokegan.files import atomic_path
-    df = pd.DataFrame(rows, columns=CURVE_COLUMNS)
-    with atomic_path(csv_path, suffix=".csv") as tmp:
-        df.to_csv(tmp, index=False)
-    with atomic_path(csv_path.with_suffix(".md"), suffix=".md") as tmp:
-        Path(tmp).write_text(curve_markdown(df, meta))
+        Path(tmp).write_text((render or markdown)(df, meta))
 
 
 def markdown(df, meta: str) -> str:
@@ -244,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.curve:
         curve_path = Path(args.curve)
         curve = _read_rows(curve_path)
-        have = {(r["config"], int(r["seed"]), r["generator"], int(r["epoch"])) for r in curve}
+        have = {_key(r) for r in curve}
+        write_curve = lambda: _write(curve, curve_path, curve_path.with_suffix(".md"), meta,
+                                     CURVE_COLUMNS, curve_markdown)
         meta = (f"Each run of `bench/ablation.py` (DCGAN on {args.dataset}, batch "
                 f"{base.batch_size}) scored at every checkpoint it kept: {args.samples} samples "
                 f"of the live and the EMA G vs {real.n} real artworks (KID; FID in the CSV).")
@@ -258,18 +263,16 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     shown = read_file(path, mmap=True)["images_seen"]
                     for kind, s in score_pair(path, path, f"{name} s{seed} e{epoch}").items():
-                        curve = [r for r in curve if (r["config"], int(r["seed"]), r["generator"],
-                                                      int(r["epoch"])) != (name, seed, kind, epoch)]
-                        curve.append({"config": name, "seed": seed, "generator": kind, "epoch": epoch,
-                                      "images_seen": shown, "fid": round(s["fid"], 2),
-                                      "kid": round(s["kid"], 5), "kid_std": round(s["kid_std"], 5),
-                                      "samples": s["samples"]})
+                        curve = _put(curve, {
+                            "config": name, "seed": seed, "generator": kind, "epoch": epoch,
+                            "images_seen": shown, "fid": round(s["fid"], 2), "kid": round(s["kid"], 5),
+                            "kid_std": round(s["kid_std"], 5), "samples": s["samples"]})
                         print(f"{name} seed {seed} epoch {epoch} ({shown} images) {kind}: "
                               f"KID {s['kid']:.4f}", flush=True)
-                    _write_curve(curve, curve_path, meta)
-        _write_curve(curve, curve_path, meta)
+                    write_curve()
+        write_curve()
         return 0
-    done = {(r["config"], int(r["seed"]), r["generator"]) for r in rows}
+    done = {_key(r) for r in rows}
 
     # the yardsticks' seeds first (the first --both-first configs: baseline, all, resize_conv),
     # then every other config seed by seed, so a partial ablation still has every lever at one seed
@@ -300,14 +303,14 @@ def main(argv: list[str] | None = None) -> int:
             continue
         last = list_checkpoints(run_dir)[-1][1]
         for kind, s in score_pair(last, run_dir / "generator.pt", f"{name} s{seed}").items():
-            rows = [r for r in rows if (r["config"], int(r["seed"]), r["generator"]) != (name, seed, kind)]
-            rows.append({"config": name, "generator": kind, "seed": seed, "fid": round(s["fid"], 2),
-                         "kid": round(s["kid"], 5), "kid_std": round(s["kid_std"], 5),
-                         "precision": round(s["precision"], 4), "recall": round(s["recall"], 4),
-                         "epochs": info["epochs"], "images_seen": info["images_seen"],
-                         "samples": s["samples"], "train_s": info["seconds"], "threads": info["threads"],
-                         "precision_mode": info["precision"],
-                         "overrides": " ".join(f"{k}={v}" for k, v in overrides.items())})
+            rows = _put(rows, {
+                "config": name, "generator": kind, "seed": seed, "fid": round(s["fid"], 2),
+                "kid": round(s["kid"], 5), "kid_std": round(s["kid_std"], 5),
+                "precision": round(s["precision"], 4), "recall": round(s["recall"], 4),
+                "epochs": info["epochs"], "images_seen": info["images_seen"],
+                "samples": s["samples"], "train_s": info["seconds"], "threads": info["threads"],
+                "precision_mode": info["precision"],
+                "overrides": " ".join(f"{k}={v}" for k, v in overrides.items())})
             print(f"{name} seed {seed} {kind}: FID {s['fid']:.1f} KID {s['kid']:.4f} "
                   f"P {s['precision']:.3f} R {s['recall']:.3f}", flush=True)
         _write(rows, csv_path, md_path, note)
