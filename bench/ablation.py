@@ -70,6 +70,9 @@ CONFIGS: dict[str, dict] = {
     "best+flips": dict(BEST, train_on="flips"),
     "best+ada": dict(BEST, diffaugment=ADA_OPS, ada_target=0.6),
     "best+lecam": dict(BEST, lecam=0.3),
+    # the EMA's decay capped at 0.99 (half-life ~70 steps, ~2k images) instead of 0.999: the
+    # warm-up (1+t)/(10+t) stays below 0.99 until ~890 steps, so runs differ only after ~28k images
+    "best+ema0.99": dict(BEST, ema=0.99),
 }
 DEFAULT_ORDER = ["baseline", "all", "resize_conv", "hinge", "ttur", "r1", "resize_conv+hinge",
                  "resize_conv+diffaug", "mbstd", "diffaug+all"]
@@ -119,6 +122,12 @@ def _write(rows: list[dict], csv_path: Path, md_path: Path, meta: str, columns=C
         df.to_csv(tmp, index=False)
     with atomic_path(md_path, suffix=".md") as tmp:
         Path(tmp).write_text((render or markdown)(df, meta))
+
+
+def description(md_path: Path) -> str | None:
+    """The paragraph under the title of a table :func:`markdown` wrote (what its runs were)."""
+    parts = md_path.read_text().split("\n\n") if md_path.is_file() else []
+    return parts[1] if len(parts) > 1 and parts[0].startswith("# ") else None
 
 
 def markdown(df, meta: str) -> str:
@@ -226,9 +235,9 @@ def main(argv: list[str] | None = None) -> int:
             "the originals and mirrors only (2/3 of the images per epoch); `model=fastgan` rows "
             "use the FastGAN-style family. The CSV's `images_seen` and `precision_mode` columns "
             "say what each run saw and computed in.")
-    if args.merge:
+    if args.merge:   # adds rows to a table: its description stays (not this command line's budget)
         rows = merge_rows(rows, *(_read_rows(Path(p)) for p in args.merge))
-        _write(rows, csv_path, md_path, note)
+        _write(rows, csv_path, md_path, description(md_path) or note)
         print(f"merged {', '.join(args.merge)} into {csv_path}: {len(rows)} rows", flush=True)
         return 0
 

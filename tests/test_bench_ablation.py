@@ -40,3 +40,13 @@ def test_curve_table_orders_each_run_by_images_shown():
     md = ablation.curve_markdown(pd.DataFrame(rows, columns=ablation.CURVE_COLUMNS), "note")
     assert "| best | 0 | ema | 9k 0.240 · 112k 0.130 |" in md
     assert "| best | 0 | live | 112k 0.200 |" in md
+
+
+def test_a_table_keeps_its_description_when_rows_are_merged_in(tmp_path):
+    md = tmp_path / "abl.md"
+    md.write_text(ablation.markdown(pd.DataFrame([_row("best", 0, "live", 0.1)]),
+                                    "about 112,320 images shown per run"))
+    assert ablation.description(md) == "about 112,320 images shown per run"
+    assert ablation.description(tmp_path / "missing.md") is None
+    (tmp_path / "other.md").write_text("notes\n\nnot a table this bench wrote\n")
+    assert ablation.description(tmp_path / "other.md") is None
