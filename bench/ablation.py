@@ -130,6 +130,13 @@ def description(md_path: Path) -> str | None:
     return parts[1] if len(parts) > 1 and parts[0].startswith("# ") else None
 
 
+def merged_description(md_path: Path, sources: list[str]) -> str | None:
+    """What a merge keeps: the table's own description, or, for a new table, that of the first
+    merged CSV's table (its runs' budget), never the merging command line's."""
+    found = (description(p) for p in [md_path, *(Path(s).with_suffix(".md") for s in sources)])
+    return next((d for d in found if d), None)
+
+
 def markdown(df, meta: str) -> str:
     """Per-run rows, then one summary line per lever: mean ± half the range over seeds."""
     lines = ["# Ablation of the generation-quality levers", "", meta, "",
@@ -237,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             "say what each run saw and computed in.")
     if args.merge:   # adds rows to a table: its description stays (not this command line's budget)
         rows = merge_rows(rows, *(_read_rows(Path(p)) for p in args.merge))
-        _write(rows, csv_path, md_path, description(md_path) or note)
+        _write(rows, csv_path, md_path, merged_description(md_path, args.merge) or note)
         print(f"merged {', '.join(args.merge)} into {csv_path}: {len(rows)} rows", flush=True)
         return 0
 

@@ -50,3 +50,15 @@ def test_a_table_keeps_its_description_when_rows_are_merged_in(tmp_path):
     assert ablation.description(tmp_path / "missing.md") is None
     (tmp_path / "other.md").write_text("notes\n\nnot a table this bench wrote\n")
     assert ablation.description(tmp_path / "other.md") is None
+
+
+def test_a_new_table_made_by_merging_takes_the_merged_runs_description(tmp_path):
+    write = lambda name, text: (tmp_path / name).write_text(
+        ablation.markdown(pd.DataFrame([_row("best", 0, "live", 0.1)]), text))
+    write("runs_a.md", "about 201,600 images shown per run")
+    new = tmp_path / "new.md"
+    assert ablation.merged_description(new, [str(tmp_path / "runs_a.csv")]) == \
+        "about 201,600 images shown per run"
+    write("new.md", "the table's own runs")
+    assert ablation.merged_description(new, [str(tmp_path / "runs_a.csv")]) == "the table's own runs"
+    assert ablation.merged_description(tmp_path / "none.md", [str(tmp_path / "x.csv")]) is None
