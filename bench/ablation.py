@@ -204,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="no training: score every checkpoint of the --configs x --seeds runs "
                          "under --work (live and EMA G, --samples each) into CSV and a .md "
                          "beside it; rows already there are kept")
+    ap.add_argument("--figure", metavar="PNG", default=None,
+                    help="no training: real artworks on top, then the live and EMA G of each "
+                         "--configs x --seeds run's checkpoints at --figure-epochs (default: its "
+                         "last), all from the same seeded latents")
+    ap.add_argument("--figure-epochs", nargs="+", type=int, default=None)
     args = ap.parse_args(argv)
 
     import torch
@@ -224,6 +229,25 @@ def main(argv: list[str] | None = None) -> int:
                                epochs=args.epochs, checkpoint_every=2, ema=args.ema)
     ev = EvalConfig()
     images, _, meta = load_prepared(args.dataset, root=args.prepared)
+    if args.figure:
+        from pokegan.report.figures import side_by_side
+        n = 16
+        originals = load_prepared(args.dataset, root=args.prepared, originals_only=True)[0]
+        picked = torch.randperm(len(originals), generator=torch.Generator().manual_seed(base.seed))
+        shown = {}
+        for name in args.configs:
+            for seed in args.seeds:
+                ckpts = dict(list_checkpoints(Path(args.work) / f"{name}_s{seed}"))
+                for epoch in args.figure_epochs or list(ckpts)[-1:]:
+                    if epoch not in ckpts:
+                        raise SystemExit(f"{name} seed {seed}: no checkpoint of epoch {epoch} "
+                                         f"under {args.work} (kept: {sorted(ckpts)})")
+                    live = unpack(read_file(ckpts[epoch])["models"]["G"])
+                    for kind, G in (("live", live), ("EMA", load_generator(ckpts[epoch])[0])):
+                        shown[f"{name} s{seed}\n{kind}, epoch {epoch}"] = sample(G, n, seed=base.seed)
+        side_by_side(originals[picked[:n]], shown, Path(args.figure))
+        print(f"wrote {args.figure}: {len(shown)} rows of {n}", flush=True)
+        return 0
     net = load_feature_net()
     ref_path = Path(args.reference or f"data/reference/{args.dataset}.npz")
     real = load_reference(ref_path, expect={"feature_net_sha1": net.sha1, "resize": net.resize}).feats
