@@ -17,6 +17,8 @@ folder under ``--work`` with checkpoints, so a killed run resumes where it stopp
     python bench/ablation.py --merge /tmp/abl_b.csv   # after a 2nd process wrote --csv /tmp/abl_b.csv
     python bench/ablation.py --curve curve.csv --configs best --seeds 0 --samples 100
         # no training: KID of every checkpoint the runs under --work kept, live and EMA G
+    python bench/ablation.py --figure out.png --configs best --seeds 0 --figure-epochs 20 50
+        # no training: those checkpoints' live and EMA G from the same latents, reals on top
 Writes ``plots/ablation.csv`` (one row per config, seed and generator) and ``plots/ablation.md``
 (the table with mean ± half-range over seeds).
 """
