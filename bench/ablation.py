@@ -229,11 +229,16 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(int(os.environ["POKEGAN_THREADS"]))
     base = dataclasses.replace(config.load(args.params).train, dataset=args.dataset,
                                epochs=args.epochs, checkpoint_every=2, ema=args.ema)
-    ev = EvalConfig()
-    images, _, meta = load_prepared(args.dataset, root=args.prepared)
-    if args.figure:
+
+    def live_and_ema(live_from: Path, ema_from: Path) -> dict[str, torch.nn.Module]:
+        """The trained G (a checkpoint's ``models``) and its average (a checkpoint's ``ema``,
+        or generator.pt)."""
+        return {"live": unpack(read_file(live_from)["models"]["G"]),
+                "ema": load_generator(ema_from)[0]}
+
+    if args.figure:   # before the training set and Inception load: it needs neither
         from pokegan.report.figures import side_by_side
-        n = 16
+        n = 16        # as docs/screenshots/samples_full_scale.png, so the rows line up
         originals = load_prepared(args.dataset, root=args.prepared, originals_only=True)[0]
         picked = torch.randperm(len(originals), generator=torch.Generator().manual_seed(base.seed))
         shown = {}
@@ -244,12 +249,13 @@ def main(argv: list[str] | None = None) -> int:
                     if epoch not in ckpts:
                         raise SystemExit(f"{name} seed {seed}: no checkpoint of epoch {epoch} "
                                          f"under {args.work} (kept: {sorted(ckpts)})")
-                    live = unpack(read_file(ckpts[epoch])["models"]["G"])
-                    for kind, G in (("live", live), ("EMA", load_generator(ckpts[epoch])[0])):
+                    for kind, G in live_and_ema(ckpts[epoch], ckpts[epoch]).items():
                         shown[f"{name} s{seed}\n{kind}, epoch {epoch}"] = sample(G, n, seed=base.seed)
         side_by_side(originals[picked[:n]], shown, Path(args.figure))
         print(f"wrote {args.figure}: {len(shown)} rows of {n}", flush=True)
         return 0
+    ev = EvalConfig()
+    images, _, meta = load_prepared(args.dataset, root=args.prepared)
     net = load_feature_net()
     ref_path = Path(args.reference or f"data/reference/{args.dataset}.npz")
     real = load_reference(ref_path, expect={"feature_net_sha1": net.sha1, "resize": net.resize}).feats
@@ -275,11 +281,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     def score_pair(live_from: Path, ema_from: Path, desc: str) -> dict[str, dict]:
-        """FID/KID/P/R of the trained G (a checkpoint's ``models``) and of its average (a
-        checkpoint's ``ema``, or generator.pt), on the evaluate stage's seeded latents."""
-        gens = {"live": unpack(read_file(live_from)["models"]["G"]), "ema": load_generator(ema_from)[0]}
+        """FID/KID/P/R of :func:`live_and_ema`'s two generators on the evaluate stage's seeded
+        latents."""
         out = {}
-        for kind, G in gens.items():
+        for kind, G in live_and_ema(live_from, ema_from).items():
             imgs = sample(G, args.samples, 0, batch_size=50,
                           latents=seeded_latents(0, args.samples, G.latent_dim))
             out[kind] = score(real, FeatureSet(net.extract(imgs, ev.batch_size, desc=f"{desc} {kind}")),
