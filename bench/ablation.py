@@ -143,6 +143,20 @@ def merged_description(md_path: Path, sources: list[str]) -> str | None:
     return next((d for d in found if d), None)
 
 
+def check_configs(configs: dict[str, dict], params: str | Path, dataset: str = "artwork") -> None:
+    """Each config as a variant of ``params`` through the project's loader, cross-checks included
+    (``ada_target`` needs a diffaugment policy): a misspelt or contradictory lever stops the bench
+    before any training, with the loader's ConfigError naming ``variants.<config>.<key>``."""
+    import yaml
+
+    from pokegan import config
+
+    raw = yaml.safe_load(Path(params).read_text()) or {}
+    raw["variants"] = {name: {"model": "dcgan", "dataset": dataset, **overrides}
+                       for name, overrides in configs.items()}
+    config.parse(raw)
+
+
 def markdown(df, meta: str) -> str:
     """Per-run rows, then one summary line per lever: mean ± half the range over seeds."""
     lines = ["# Ablation of the generation-quality levers", "", meta, "",
@@ -233,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(int(os.environ["POKEGAN_THREADS"]))
     base = dataclasses.replace(config.load(args.params).train, dataset=args.dataset,
                                epochs=args.epochs, checkpoint_every=2, ema=args.ema)
+    try:
+        check_configs({c: CONFIGS[c] for c in args.configs}, args.params, args.dataset)
+    except config.ConfigError as exc:
+        raise SystemExit(f"{args.params}: {exc}") from None
 
     def live_and_ema(live_from: Path, ema_from: Path) -> dict[str, torch.nn.Module]:
         """The trained G (a checkpoint's ``models``) and its average (a checkpoint's ``ema``,
