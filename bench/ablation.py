@@ -19,6 +19,10 @@ folder under ``--work`` with checkpoints, so a killed run resumes where it stopp
         # no training: KID of every checkpoint the runs under --work kept, live and EMA G
     python bench/ablation.py --figure out.png --configs best --seeds 0 --figure-epochs 20 50
         # no training: those checkpoints' live and EMA G from the same latents, reals on top
+    python bench/ablation.py --train-only --images 449400 --configs best --seeds 0 --work W
+        # training alone, no feature network needed (a GPU machine): score later with --curve
+    python bench/ablation.py --export OUT --configs best --seeds 0 --work W --export-epochs 200
+        # those checkpoints reduced to their EMA G (~10 MB each) under OUT, for --curve --work OUT
 Writes ``plots/ablation.csv`` (one row per config, seed and generator) and ``plots/ablation.md``
 (the table with mean ± half-range over seeds).
 """
@@ -83,7 +87,7 @@ CONFIGS: dict[str, dict] = {
 DEFAULT_ORDER = ["baseline", "all", "resize_conv", "hinge", "ttur", "r1", "resize_conv+hinge",
                  "resize_conv+diffaug", "mbstd", "diffaug+all"]
 CURVE_COLUMNS = ["config", "seed", "generator", "epoch", "images_seen", "fid", "kid", "kid_std",
-                 "samples"]
+                 "precision", "recall", "samples"]
 COLUMNS = ["config", "generator", "seed", "fid", "kid", "kid_std", "precision", "recall",
            "epochs", "images_seen", "samples", "train_s", "threads", "precision_mode", "overrides"]
 
@@ -141,6 +145,25 @@ def merged_description(md_path: Path, sources: list[str]) -> str | None:
     merged CSV's table (its runs' budget), never the merging command line's."""
     found = (description(p) for p in [md_path, *(Path(s).with_suffix(".md") for s in sources)])
     return next((d for d in found if d), None)
+
+
+def run_dir(work: str | Path, name: str, seed: int) -> Path:
+    """A run's training folder under ``work``; a folder written by ``--export`` spells the
+    config's '+' as '_plus_' (file transfers that allow letters, digits, '.', '_' and '-' only)."""
+    plain = Path(work) / f"{name}_s{seed}"
+    safe = Path(work) / f"{name.replace('+', '_plus_')}_s{seed}"
+    return safe if not plain.exists() and safe.exists() else plain
+
+
+def export_ema(checkpoint: Path, out: Path) -> None:
+    """``checkpoint`` without D, the live G and the optimiser states: the EMA G, the ADA state
+    and the history, which :func:`pokegan.models.io.load_generator` and ``--curve`` read."""
+    from pokegan.models.io import read_file, save_torch
+
+    ckpt = read_file(checkpoint)
+    if "ema" not in ckpt:
+        raise SystemExit(f"{checkpoint}: the run kept no EMA of G, nothing to export")
+    save_torch({k: v for k, v in ckpt.items() if k not in ("models", "train")}, out)
 
 
 def check_configs(configs: dict[str, dict], params: str | Path, dataset: str = "artwork") -> None:
@@ -229,6 +252,16 @@ def main(argv: list[str] | None = None) -> int:
                          "--configs x --seeds run's checkpoints at --figure-epochs (default: its "
                          "last), all from the same seeded latents")
     ap.add_argument("--figure-epochs", nargs="+", type=int, default=None)
+    ap.add_argument("--train-only", action="store_true",
+                    help="train the runs under --work and score nothing (no feature network "
+                         "or reference needed, e.g. on a GPU machine); --curve scores them later")
+    ap.add_argument("--checkpoint-every", type=int, default=None,
+                    help="epochs between checkpoints (default: a fifth of the run's epochs)")
+    ap.add_argument("--export", metavar="DIR", default=None,
+                    help="no training: write the --export-epochs checkpoints (default: the "
+                         "last) of each run under --work, reduced to the EMA G, to "
+                         "DIR/<config>_s<seed>/ ('+' spelt '_plus_')")
+    ap.add_argument("--export-epochs", nargs="+", type=int, default=None)
     args = ap.parse_args(argv)
 
     import torch
@@ -253,10 +286,25 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.params}: {exc}") from None
 
     def live_and_ema(live_from: Path, ema_from: Path) -> dict[str, torch.nn.Module]:
-        """The trained G (a checkpoint's ``models``) and its average (a checkpoint's ``ema``,
-        or generator.pt)."""
-        return {"live": unpack(read_file(live_from)["models"]["G"]),
-                "ema": load_generator(ema_from)[0]}
+        """The trained G (a checkpoint's ``models``; none in an ``--export``ed one) and its
+        average (a checkpoint's ``ema``, or generator.pt)."""
+        live = read_file(live_from, mmap=True).get("models", {}).get("G")
+        return {**({"live": unpack(live)} if live else {}), "ema": load_generator(ema_from)[0]}
+
+    if args.export:   # no data, no feature network
+        for name in args.configs:
+            for seed in args.seeds:
+                ckpts = dict(list_checkpoints(run_dir(args.work, name, seed)))
+                for epoch in args.export_epochs or list(ckpts)[-1:]:
+                    if epoch not in ckpts:
+                        print(f"skip {name} seed {seed} epoch {epoch}: not under {args.work} "
+                              f"(kept: {sorted(ckpts)})", flush=True)
+                        continue
+                    out = run_dir(args.export, name.replace("+", "_plus_"), seed) / ckpts[epoch].name
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    export_ema(ckpts[epoch], out)
+                    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)", flush=True)
+        return 0
 
     if args.figure:   # before the training set and Inception load: it needs neither
         from pokegan.report.figures import side_by_side
@@ -266,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         shown = {}
         for name in args.configs:
             for seed in args.seeds:
-                ckpts = dict(list_checkpoints(Path(args.work) / f"{name}_s{seed}"))
+                ckpts = dict(list_checkpoints(run_dir(args.work, name, seed)))
                 for epoch in args.figure_epochs or list(ckpts)[-1:]:
                     if epoch not in ckpts:
                         raise SystemExit(f"{name} seed {seed}: no checkpoint of epoch {epoch} "
@@ -278,9 +326,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ev = EvalConfig()
     images, _, meta = load_prepared(args.dataset, root=args.prepared)
-    net = load_feature_net()
-    ref_path = Path(args.reference or f"data/reference/{args.dataset}.npz")
-    real = load_reference(ref_path, expect={"feature_net_sha1": net.sha1, "resize": net.resize}).feats
+    if args.train_only:
+        net = real = None
+    else:
+        net = load_feature_net()
+        ref_path = Path(args.reference or f"data/reference/{args.dataset}.npz")
+        real = load_reference(ref_path, expect={"feature_net_sha1": net.sha1,
+                                                "resize": net.resize}).feats
     csv_path, md_path = Path(args.csv), Path(args.md)
     rows = _read_rows(csv_path)
     budget = (f"about {args.images:,} images shown per run (epochs = ceil(images / training-set "
@@ -289,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     note = (f"DCGAN on {args.dataset} ×3 ({len(images)} images, {base.image_size} px), "
             f"{budget} (batch {base.batch_size}), every run keeping an EMA "
             f"(decay {args.ema}, warm-up (1+t)/(10+t)); {args.samples} samples vs "
-            f"{real.n} real artworks (TF-Inception pool3, `pokegan.metrics`). The `fp32` rows "
+            f"{real.n if real else '?'} real artworks (TF-Inception pool3, `pokegan.metrics`). The `fp32` rows "
             "are not a lever: the baseline without bf16 autocast (the check that bf16 costs no "
             "quality). `train s` is wall time on `threads` CPU threads under whatever else ran "
             "(some runs were paused), not a speed measure. Rows with `train_on=flips` train on "
@@ -324,24 +376,25 @@ def main(argv: list[str] | None = None) -> int:
                 f"of the live and the EMA G vs {real.n} real artworks (KID; FID in the CSV).")
         for name in args.configs:
             for seed in args.seeds:
-                ckpts = list_checkpoints(Path(args.work) / f"{name}_s{seed}")
+                ckpts = list_checkpoints(run_dir(args.work, name, seed))
                 if not ckpts:
                     print(f"skip {name} seed {seed}: no checkpoints under {args.work}", flush=True)
                 for epoch, path in ckpts:
-                    if {(name, seed, g, epoch) for g in ("live", "ema")} <= have:
+                    if (name, seed, "ema", epoch) in have:   # written with its live row, if any
                         continue
                     shown = read_file(path, mmap=True)["images_seen"]
                     for kind, s in score_pair(path, path, f"{name} s{seed} e{epoch}").items():
                         curve = _put(curve, {
                             "config": name, "seed": seed, "generator": kind, "epoch": epoch,
                             "images_seen": shown, "fid": round(s["fid"], 2), "kid": round(s["kid"], 5),
-                            "kid_std": round(s["kid_std"], 5), "samples": s["samples"]})
+                            "kid_std": round(s["kid_std"], 5), "precision": round(s["precision"], 4),
+                            "recall": round(s["recall"], 4), "samples": s["samples"]})
                         print(f"{name} seed {seed} epoch {epoch} ({shown} images) {kind}: "
                               f"KID {s['kid']:.4f}", flush=True)
                     write_curve()
         write_curve()
         return 0
-    done = {_key(r) for r in rows}
+    done = set() if args.train_only else {_key(r) for r in rows}   # a trained run resumes to its end
 
     # the yardsticks' seeds first (the first --both-first configs: baseline, all, resize_conv),
     # then every other config seed by seed, so a partial ablation still has every lever at one seed
@@ -354,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         overrides = CONFIGS[name]
         cfg = dataclasses.replace(base, seed=seed, **overrides)
-        run_dir = Path(args.work) / f"{name}_s{seed}"
+        folder = run_dir(args.work, name, seed)
         t0 = time.perf_counter()
         print(f"== {name} seed {seed}: {overrides or 'study settings'}", flush=True)
         kinds = TRAIN_ON_KINDS[cfg.train_on]
@@ -364,14 +417,20 @@ def main(argv: list[str] | None = None) -> int:
             epochs = max(1, math.ceil(args.images / len(rows_used)))
             cfg = dataclasses.replace(cfg, epochs=epochs,
                                       checkpoint_every=max(1, math.ceil(epochs / 5)))
+        if args.checkpoint_every:
+            cfg = dataclasses.replace(cfg, checkpoint_every=args.checkpoint_every)
         try:
             info = train(f"abl_{name}_s{seed}", cfg, rows_used, data_fingerprint=meta["fingerprint"],
-                         model_dir=run_dir, progress=False, log=lambda m: print(m, flush=True))
+                         model_dir=folder, progress=False, log=lambda m: print(m, flush=True))
         except TrainingDiverged as exc:
             print(f"{name} seed {seed}: diverged: {exc}", flush=True)
             continue
-        last = list_checkpoints(run_dir)[-1][1]
-        for kind, s in score_pair(last, run_dir / "generator.pt", f"{name} s{seed}").items():
+        if args.train_only:
+            print(f"{name} seed {seed}: trained in {info['seconds']:.0f} s "
+                  f"({info['images_seen']} images, {info['device']}/{info['precision']})", flush=True)
+            continue
+        last = list_checkpoints(folder)[-1][1]
+        for kind, s in score_pair(last, folder / "generator.pt", f"{name} s{seed}").items():
             rows = _put(rows, {
                 "config": name, "generator": kind, "seed": seed, "fid": round(s["fid"], 2),
                 "kid": round(s["kid"], 5), "kid_std": round(s["kid_std"], 5),
@@ -384,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"P {s['precision']:.3f} R {s['recall']:.3f}", flush=True)
         _write(rows, csv_path, md_path, note)
         print(f"{name} seed {seed}: done in {time.perf_counter() - t0:.0f} s", flush=True)
-    _write(rows, csv_path, md_path, note)
+    if not args.train_only:
+        _write(rows, csv_path, md_path, note)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""bench/ablation.py's table plumbing: merging the CSVs of two processes, and its summary."""
+"""bench/ablation.py's table plumbing: merging the CSVs of two processes, its summary, the
+config check, and the export of EMA generators from a machine without the feature network."""
 import importlib.util
 from pathlib import Path
 
@@ -74,3 +75,34 @@ def test_every_ablation_config_is_a_valid_variant():
     ablation.check_configs(ablation.CONFIGS, params)
     with pytest.raises(config.ConfigError, match=r"variants\.broken\.ada_target"):
         ablation.check_configs({"broken": dict(ablation.BEST, ada_target=0.6)}, params)
+
+
+def test_export_keeps_the_ema_generator_and_curve_finds_the_exported_folder(tmp_path):
+    # the GPU check's way home: a checkpoint reduced to its EMA G, under a folder name without '+'
+    import dataclasses
+
+    import torch
+
+    from fixtures.training import TINY, run_tiny, tiny_images
+    from pokegan.models.io import list_checkpoints, load_generator, read_file
+
+    work = tmp_path / "work"
+    run_tiny(work / "best+ada0.4_s0", tiny_images(), dataclasses.replace(TINY, epochs=2, ema=0.9))
+    epoch, ckpt = list_checkpoints(work / "best+ada0.4_s0" / "models")[-1]
+    out = ablation.run_dir(tmp_path / "out", "best_plus_ada0.4", 0) / ckpt.name
+    out.parent.mkdir(parents=True)
+    ablation.export_ema(ckpt, out)
+
+    slim, full = read_file(out), read_file(ckpt)
+    assert "models" not in slim and "train" not in slim          # no D, live G, optimiser states
+    assert slim["images_seen"] == full["images_seen"] and slim["epoch"] == epoch == 2
+    assert out.stat().st_size < ckpt.stat().st_size / 2
+    G_slim, G_full = load_generator(out)[0], load_generator(ckpt)[0]   # both the EMA G
+    assert all(torch.equal(a, b) for a, b in zip(G_slim.state_dict().values(),
+                                                 G_full.state_dict().values()))
+    # --curve and --figure look the run up by its config name: the exported spelling is found
+    assert ablation.run_dir(tmp_path / "out", "best+ada0.4", 0) == out.parent
+    assert ablation.run_dir(work, "best+ada0.4", 0) == work / "best+ada0.4_s0"
+    with pytest.raises(SystemExit, match="no EMA"):              # a run without one: said so
+        run_tiny(work / "plain", tiny_images(), dataclasses.replace(TINY, epochs=1))
+        ablation.export_ema(list_checkpoints(work / "plain" / "models")[-1][1], tmp_path / "x.pt")
