@@ -1,54 +1,105 @@
 #!/usr/bin/env bash
-# GPU check, one prepared script: the CUDA tests, then the study's full-scale dcgan_artwork
-# (200 epochs of artwork x3, batch 32) timed on the device, eager and under torch.compile
-# (reduce-overhead = CUDA graphs). Goal on one H200: under 2 minutes.
+# GPU check, one prepared script for the one device call a session with a GPU gets:
+#  1. the CUDA tests;
+#  2. the study's full-scale dcgan_artwork (200 epochs of artwork x3, batch 32) timed alone,
+#     eager and under torch.compile (mode default: the CUDA-graph modes are refused on a GPU,
+#     README "Speed"). Goal on one H200: < 120 s; measured eager: ~1.7 s per epoch, ~340 s;
+#  3. optional bench/ablation.py runs (RUNS), side by side on the one GPU, trained only: the
+#     device has no copy of the Inception weights (87 MB, over what a call can carry), so each
+#     run's chosen checkpoints are reduced to their EMA G (~10 MB) under $OUT/ema and scored back
+#     here with `bench/ablation.py --curve ... --work <fetched>/ema`.
+# Every phase has a deadline (seconds), so the script ends inside one call; a timed run cut short
+# says so, and an ablation run cut short keeps its last checkpoint (CKPT_EVERY epochs apart).
 #
-#   bash bench/gpu_check.sh                       # on a GPU machine, from the repository root
-#   EPOCHS=1 MODES=none bash bench/gpu_check.sh   # smoke test of the script itself (any machine)
+#   bash bench/gpu_check.sh
+#   RUNS="best+ada0.4:0:898800 best:0:449400" EXPORT_EPOCHS="200 400" bash bench/gpu_check.sh
+#   EPOCHS=1 MODES=none RUNS="best:0:4494" CKPT_EVERY=1 bash bench/gpu_check.sh  # smoke test, any machine
 #
-# Needs data/prepared/artwork (dvc repro augment, or carried along) and the venv (make install).
-set -euo pipefail
+# Needs data/prepared/artwork (dvc repro augment, or carried along) and torch, numpy, pandas,
+# pyyaml, pillow, tqdm; not dvc/dvclive (training here writes no DVCLive logs).
+set -uo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-200}
 VARIANT=${VARIANT:-dcgan_artwork}
-MODES=${MODES:-none reduce-overhead}    # values of the `compile` param to time, in order
+MODES=${MODES:-none default}            # values of the `compile` param to time, in order
+TIME_LIMIT=${TIME_LIMIT:-150}           # seconds per timed mode
+RUNS=${RUNS:-}                          # config:seed:images ... (bench/ablation.py CONFIGS)
+RUN_LIMIT=${RUN_LIMIT:-240}             # seconds for all RUNS together
+CKPT_EVERY=${CKPT_EVERY:-20}            # epochs between the RUNS' checkpoints
+RUN_THREADS=${RUN_THREADS:-2}           # CPU threads of each of the RUNS (they share the cores)
+EXPORT_EPOCHS=${EXPORT_EPOCHS:-}        # checkpoints to export (default: each run's last)
+TEST_LIMIT=${TEST_LIMIT:-180}           # seconds for the CUDA tests; 0 = skip them
 PY=${PY:-.venv/bin/python}
 [ -x "$PY" ] || PY=python3
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/pokegan_gpu_check}
-mkdir -p "$OUT"
-rm -f "$OUT/summary.txt"
+WORK=${WORK:-/tmp/pokegan_gpu_work}     # kept after the call: a second call can export more
+mkdir -p "$OUT/logs" "$WORK"
+summary() { echo "$*" | tee -a "$OUT/summary.txt"; }
+: > "$OUT/summary.txt"
 
-$PY - <<'PY'
-import torch
-print("torch", torch.__version__, "cuda", torch.cuda.is_available(),
-      torch.cuda.get_device_name(0) if torch.cuda.is_available() else "-")
+$PY - <<'PY' 2>&1 | tee -a "$OUT/summary.txt"
+import platform, torch
+print("python", platform.python_version(), "torch", torch.__version__, "cuda", torch.cuda.is_available(),
+      torch.cuda.get_device_name(0) if torch.cuda.is_available() else "-",
+      "bf16", torch.cuda.is_available() and torch.cuda.is_bf16_supported())
 PY
-echo "== CUDA tests"
-$PY -m pytest -q tests/test_cuda.py 2>&1 | tail -5
+
+if [ "$TEST_LIMIT" -gt 0 ]; then
+  echo "== CUDA tests"
+  timeout "$TEST_LIMIT" $PY -m pytest -q -p no:cacheprovider tests/test_cuda.py > "$OUT/logs/cuda_tests.log" 2>&1
+  summary "CUDA tests (rc $?): $(tail -1 "$OUT/logs/cuda_tests.log")"
+fi
 
 for mode in $MODES; do
-  echo "== full-scale $VARIANT: $EPOCHS epochs, compile=$mode"
-  work=$(mktemp -d)
-  cp -r src stages "$work"/
-  mkdir -p "$work/data"
-  ln -s "$(pwd)/data/prepared" "$work/data/prepared"
-  $PY - "$work/params.yaml" "$VARIANT" "$EPOCHS" "$mode" <<'PY'
-import sys, yaml
-out, variant, epochs, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-raw = yaml.safe_load(open("params.yaml"))
-raw["variants"] = {variant: {**raw["variants"][variant], "epochs": epochs, "compile": mode,
-                             "checkpoint_every": max(1, epochs // 10)}}
-yaml.safe_dump(raw, open(out, "w"))
-PY
+  echo "== full-scale $VARIANT: $EPOCHS epochs, compile=$mode (deadline ${TIME_LIMIT} s)"
+  dir="$WORK/time_$mode"
+  rm -rf "$dir"
   start=$(date +%s)
-  (cd "$work" && PYTHONPATH="$work/src" $PY stages/train.py "$VARIANT" --no-progress) \
-    | tee "$OUT/train_$mode.log"
+  timeout "$TIME_LIMIT" $PY - "$VARIANT" "$EPOCHS" "$mode" "$dir" > "$OUT/logs/time_$mode.log" 2>&1 <<'PY'
+import dataclasses, json, sys
+from pokegan import config
+from pokegan.data.prepared import TRAIN_ON_KINDS, load_prepared
+from pokegan.training import train
+
+variant, epochs, mode, model_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+cfg = dataclasses.replace(config.load("params.yaml").variant(variant), epochs=epochs, compile=mode,
+                          checkpoint_every=max(1, epochs // 10))
+images, _, meta = load_prepared(cfg.dataset, kinds=TRAIN_ON_KINDS[cfg.train_on])
+info = train(variant, cfg, images, data_fingerprint=meta["fingerprint"], model_dir=model_dir,
+             log=lambda m: print(m, flush=True))
+keep = ("epochs", "images_seen", "device", "precision", "seconds", "images_per_s", "epoch_seconds")
+print("INFO", json.dumps({k: info.get(k) for k in keep}))
+PY
+  rc=$?
   secs=$(( $(date +%s) - start ))
-  echo "== $VARIANT $EPOCHS epochs, compile=$mode: ${secs} s wall (goal on one H200: < 120 s)" \
-    | tee -a "$OUT/train_$mode.log" "$OUT/summary.txt"
-  cp "$work/models/$VARIANT/info.json" "$OUT/info_$mode.json"
-  cp "$work/plots/train/$VARIANT/run.json" "$OUT/run_$mode.json"
-  cp "$work/plots/train/$VARIANT/samples.png" "$OUT/samples_$mode.png" 2>/dev/null || true
-  rm -rf "$work"
+  ckpts=$(ls "$dir/checkpoints" 2>/dev/null | tr '\n' ' ')
+  summary "$VARIANT $EPOCHS epochs, compile=$mode: rc $rc, ${secs} s wall (goal on one H200: < 120 s; rc 124 = cut at the deadline), checkpoints: ${ckpts:-none}"
+  grep '^INFO' "$OUT/logs/time_$mode.log" | tee -a "$OUT/summary.txt"
 done
+
+if [ -n "$RUNS" ]; then
+  echo "== ablation runs side by side: $RUNS (deadline ${RUN_LIMIT} s)"
+  start=$(date +%s)
+  pids=() names=()
+  for run in $RUNS; do
+    IFS=: read -r config seed images <<< "$run"
+    names+=("$config seed $seed")
+    POKEGAN_THREADS=$RUN_THREADS timeout "$RUN_LIMIT" $PY bench/ablation.py --train-only --configs "$config" --seeds "$seed" \
+      --images "$images" --checkpoint-every "$CKPT_EVERY" --work "$WORK/abl" \
+      > "$OUT/logs/run_${config//+/_plus_}_s$seed.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}"
+    summary "${names[$i]}: rc $? after $(( $(date +%s) - start )) s (124 = cut at the deadline)"
+  done
+  for run in $RUNS; do
+    IFS=: read -r config seed images <<< "$run"
+    summary "$(grep -h 'trained in' "$OUT/logs/run_${config//+/_plus_}_s$seed.log" || echo 'cut short'); checkpoints: $(ls "$WORK/abl/${config}_s$seed/checkpoints" 2>/dev/null | tr '\n' ' ')"
+    $PY bench/ablation.py --export "$OUT/ema" --configs "$config" --seeds "$seed" --work "$WORK/abl" \
+      ${EXPORT_EPOCHS:+--export-epochs $EXPORT_EPOCHS} 2>&1 | tee -a "$OUT/summary.txt"
+  done
+fi
+tar -czf "$OUT/logs.tgz" -C "$OUT" logs && rm -rf "$OUT/logs"
 cat "$OUT/summary.txt"

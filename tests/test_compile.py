@@ -48,3 +48,13 @@ def test_compile_with_r1_is_refused_naming_the_key():
 def test_unknown_compile_mode_names_the_allowed_values():
     with pytest.raises(config.ConfigError, match=r"compile: 'fast' is not allowed.*reduce-overhead"):
         config.parse({"compile": "fast"})
+
+
+@pytest.mark.parametrize("mode", ["reduce-overhead", "max-autotune"])
+def test_cuda_graph_modes_are_refused_on_a_gpu_before_anything_is_written(tmp_path, monkeypatch, mode):
+    # where the device resolves to a GPU (faked here: the check runs before anything touches it)
+    from pokegan.training import loop
+    monkeypatch.setattr(loop, "resolve_device", lambda name: torch.device("cuda"))
+    with pytest.raises(config.ConfigError, match=rf"variants\.tiny\.compile: '{mode}' captures CUDA graphs"):
+        run_tiny(tmp_path / "run", tiny_images(), dataclasses.replace(TINY, compile=mode))
+    assert not (tmp_path / "run" / "models").exists() or not any((tmp_path / "run" / "models").iterdir())

@@ -132,7 +132,8 @@ class TrainConfig:
     grid_size: int = _f(64, lo=1, hi=256, doc="fixed latents sampled into the per-epoch grid")
     compile: str = _f("none", choices=COMPILE_MODES,
                       doc="torch.compile the networks: none (eager), default, reduce-overhead "
-                      "(adds CUDA graphs on a GPU) or max-autotune; the first steps compile")
+                      "or max-autotune (both capture CUDA graphs on a GPU, which the GAN step "
+                      "breaks: refused there); the first steps compile")
     processes: int = _f(1, lo=1, hi=1024, doc="data-parallel processes on this machine (torchrun); "
                         "1 = a single process")
     diffaugment: str = _f("", doc="DiffAugment policy: comma-separated subset of "

@@ -70,11 +70,29 @@ def autocast(device: torch.device, precision: str):
     return contextlib.nullcontext()
 
 
+# torch.compile modes that capture CUDA graphs on a GPU. A GAN step runs G forward, then D's
+# forwards and backward, then G's backward: CUDA graph trees treat D's next forward as a new
+# iteration and reuse the memory holding G's saved activations, so G's backward fails
+# ("accessing tensor output of CUDAGraphs that has been overwritten by a subsequent run"; seen
+# with reduce-overhead on an H200, torch 2.11; max-autotune turns on the same graphs).
+CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
+
+
+def check_compile_on(device: torch.device, mode: str, key: str) -> None:
+    """Refuse, before anything is built, a compile mode whose CUDA graphs break the GAN step."""
+    from pokegan.config import ConfigError
+
+    if device.type == "cuda" and mode in CUDA_GRAPH_MODES:
+        raise ConfigError(f"{key}: {mode!r} captures CUDA graphs, which the GAN step breaks on a "
+                          "GPU (G's saved activations are overwritten while D's graphs run, "
+                          "before G's backward); use compile: default (no graphs) or none")
+
+
 def compiled(nets: dict, mode: str) -> dict:
     """The networks the training step calls: ``torch.compile``d views of ``nets`` (sharing their
     parameters) unless ``mode`` is ``none``. Checkpoints, the EMA and sampling keep using the
-    plain modules, so state-dict keys never gain ``_orig_mod.`` prefixes. ``reduce-overhead``
-    also captures CUDA graphs on a GPU; on the CPU it is the default mode."""
+    plain modules, so state-dict keys never gain ``_orig_mod.`` prefixes. On the CPU
+    ``reduce-overhead`` is the default mode; on a GPU :func:`check_compile_on` refuses it."""
     if mode == "none":
         return nets
     return {name: torch.compile(net, mode=mode, dynamic=False) for name, net in nets.items()}

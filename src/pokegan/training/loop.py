@@ -27,7 +27,7 @@ from pokegan.models.latents import seeded_latents
 
 from .checkpoint import (checkpoint_path, default_stale_dir, find_resume, non_finite, restore_rng,
                          run_identity, save_checkpoint, seed_everything, set_aside)
-from .device import compiled, configure_cuda, resolve_device, resolve_precision
+from .device import check_compile_on, compiled, configure_cuda, resolve_device, resolve_precision
 from .distributed import all_reduce_mean, init_from_env, shard
 from .ema import EMA
 from .steps import StepContext
@@ -174,6 +174,7 @@ def _prepare(variant: str, cfg: TrainConfig, images: torch.Tensor, labels, label
     if family.conditional:
         labels, label_names, label_counts = check_labels(labels, label_names, images.shape[0])
     device = resolve_device(cfg.device)
+    check_compile_on(device, cfg.compile, f"variants.{variant}.compile")
     world = init_from_env(device.type)
     if device.type == "cuda" and world.active:
         device = torch.device("cuda", world.local_rank)
