@@ -147,12 +147,16 @@ def merged_description(md_path: Path, sources: list[str]) -> str | None:
     return next((d for d in found if d), None)
 
 
+def export_dir(work: str | Path, name: str, seed: int) -> Path:
+    """Where ``--export`` writes a run: the config's '+' spelt '_plus_' (the device's file
+    transfer allows letters, digits, '.', '_' and '-' only)."""
+    return Path(work) / f"{name.replace('+', '_plus_')}_s{seed}"
+
+
 def run_dir(work: str | Path, name: str, seed: int) -> Path:
-    """A run's training folder under ``work``; a folder written by ``--export`` spells the
-    config's '+' as '_plus_' (file transfers that allow letters, digits, '.', '_' and '-' only)."""
-    plain = Path(work) / f"{name}_s{seed}"
-    safe = Path(work) / f"{name.replace('+', '_plus_')}_s{seed}"
-    return safe if not plain.exists() and safe.exists() else plain
+    """A run's training folder under ``work``, or its :func:`export_dir` where only that exists."""
+    plain, exported = Path(work) / f"{name}_s{seed}", export_dir(work, name, seed)
+    return exported if not plain.exists() and exported.exists() else plain
 
 
 def export_ema(checkpoint: Path, out: Path) -> None:
@@ -300,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"skip {name} seed {seed} epoch {epoch}: not under {args.work} "
                               f"(kept: {sorted(ckpts)})", flush=True)
                         continue
-                    out = run_dir(args.export, name.replace("+", "_plus_"), seed) / ckpts[epoch].name
+                    out = export_dir(args.export, name, seed) / ckpts[epoch].name
                     out.parent.mkdir(parents=True, exist_ok=True)
                     export_ema(ckpts[epoch], out)
                     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)", flush=True)

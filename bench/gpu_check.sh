@@ -3,7 +3,7 @@
 #  1. the CUDA tests;
 #  2. the study's full-scale dcgan_artwork (200 epochs of artwork x3, batch 32) timed alone,
 #     eager and under torch.compile (mode default: the CUDA-graph modes are refused on a GPU,
-#     README "Speed"). Goal on one H200: < 120 s; measured eager: ~1.7 s per epoch, ~340 s;
+#     README "Speed"). Goal on one H200: < 120 s; measured eager: 1.1-1.9 s per epoch, 3.5-6.5 min;
 #  3. optional bench/ablation.py runs (RUNS), side by side on the one GPU, trained only: the
 #     device has no copy of the Inception weights (87 MB, over what a call can carry), so each
 #     run's chosen checkpoints are reduced to their EMA G (~10 MB) under $OUT/ema and scored back

@@ -89,7 +89,8 @@ def test_export_keeps_the_ema_generator_and_curve_finds_the_exported_folder(tmp_
     work = tmp_path / "work"
     run_tiny(work / "best+ada0.4_s0", tiny_images(), dataclasses.replace(TINY, epochs=2, ema=0.9))
     epoch, ckpt = list_checkpoints(work / "best+ada0.4_s0" / "models")[-1]
-    out = ablation.run_dir(tmp_path / "out", "best_plus_ada0.4", 0) / ckpt.name
+    out = ablation.export_dir(tmp_path / "out", "best+ada0.4", 0) / ckpt.name
+    assert "+" not in str(out.relative_to(tmp_path))
     out.parent.mkdir(parents=True)
     ablation.export_ema(ckpt, out)
 
@@ -103,6 +104,6 @@ def test_export_keeps_the_ema_generator_and_curve_finds_the_exported_folder(tmp_
     # --curve and --figure look the run up by its config name: the exported spelling is found
     assert ablation.run_dir(tmp_path / "out", "best+ada0.4", 0) == out.parent
     assert ablation.run_dir(work, "best+ada0.4", 0) == work / "best+ada0.4_s0"
+    run_tiny(work / "plain", tiny_images(), dataclasses.replace(TINY, epochs=1))
     with pytest.raises(SystemExit, match="no EMA"):              # a run without one: said so
-        run_tiny(work / "plain", tiny_images(), dataclasses.replace(TINY, epochs=1))
         ablation.export_ema(list_checkpoints(work / "plain" / "models")[-1][1], tmp_path / "x.pt")
