@@ -80,6 +80,9 @@ CONFIGS: dict[str, dict] = {
     # time r_t averages ~0.6 from the start (measured: 0.597 over epoch 21 of best+ada, single
     # steps from -0.75 to 1), so at the paper's 0.6 p only random-walks near 0 until ~96k images
     "best+ada0.4": dict(BEST, diffaugment=ADA_OPS, ada_target=0.4),
+    # recall stays at 0.13-0.18 (2000 samples) from 448k to 672k while KID falls: G covers few
+    # of the artworks' modes. The minibatch-stddev map lets D see a batch's lack of variety.
+    "best+ada0.4+mbstd": dict(BEST, diffaugment=ADA_OPS, ada_target=0.4, mbstd=True),
     # the EMA's decay capped at 0.99 (half-life ~70 steps, ~2k images) instead of 0.999: the
     # warm-up (1+t)/(10+t) stays below 0.99 until ~890 steps, so runs differ only after ~28k images
     "best+ema0.99": dict(BEST, ema=0.99),
