@@ -83,6 +83,9 @@ CONFIGS: dict[str, dict] = {
     # recall stays at 0.13-0.18 (2000 samples) from 448k to 672k while KID falls: G covers few
     # of the artworks' modes. The minibatch-stddev map lets D see a batch's lack of variety.
     "best+ada0.4+mbstd": dict(BEST, diffaugment=ADA_OPS, ada_target=0.4, mbstd=True),
+    # the issue's training data that matches the evaluation set: no colour-jittered copies, colour
+    # changes only in D's (adaptive) augmentation, on real and fake alike
+    "best+ada0.4+flips": dict(BEST, diffaugment=ADA_OPS, ada_target=0.4, train_on="flips"),
     # the EMA's decay capped at 0.99 (half-life ~70 steps, ~2k images) instead of 0.999: the
     # warm-up (1+t)/(10+t) stays below 0.99 until ~890 steps, so runs differ only after ~28k images
     "best+ema0.99": dict(BEST, ema=0.99),
