@@ -89,6 +89,11 @@ CONFIGS: dict[str, dict] = {
     # the EMA's decay capped at 0.99 (half-life ~70 steps, ~2k images) instead of 0.999: the
     # warm-up (1+t)/(10+t) stays below 0.99 until ~890 steps, so runs differ only after ~28k images
     "best+ema0.99": dict(BEST, ema=0.99),
+    # issue 15's adaptive twin of dcgan_artwork (study/params.yaml's dcgan_artwork_ada: the study's
+    # DCGAN and settings, ADA_OPS under ADA at the paper's target 0.6), at the bench's precision
+    "baseline+ada": dict(diffaugment=ADA_OPS, ada_target=0.6),
+    # and its DiffAugment twin (dcgan_artwork_diffaug: every op on every image, p = 1)
+    "baseline+diffaug": dict(diffaugment=ADA_OPS),
 }
 DEFAULT_ORDER = ["baseline", "all", "resize_conv", "hinge", "ttur", "r1", "resize_conv+hinge",
                  "resize_conv+diffaug", "mbstd", "diffaug+all"]
