@@ -87,6 +87,9 @@ CONFIGS: dict[str, dict] = {
     # the training data that matches the evaluation set: no colour-jittered copies, colour
     # changes only in D's (adaptive) augmentation, on real and fake alike
     "best+ada0.4+flips": dict(BEST_ADA04, train_on="flips"),
+    # best_artwork's levers with every op on every image (p = 1): at full scale the study's DCGAN
+    # gained more from fixed DiffAugment (baseline+diffaug, 0.69x) than from ADA at 0.6 (1.00x)
+    "best+diffaug": dict(BEST, diffaugment=ADA_OPS),
     # the EMA's decay capped at 0.99 (half-life ~70 steps, ~2k images) instead of 0.999: the
     # warm-up (1+t)/(10+t) stays below 0.99 until ~890 steps, so runs differ only after ~28k images
     "best+ema0.99": dict(BEST, ema=0.99),
