@@ -37,9 +37,9 @@ import time
 from pathlib import Path
 
 BEST = dict(upsample="resize_conv", lr=4e-4)   # best_artwork's levers (EMA: every run keeps one)
-ADA_OPS = "color,translation,cutout"           # the ops whose probability ADA adapts
+ADA_OPS = "color,translation,cutout"           # D-side ops: p adapted with ada_target, else p = 1
 FASTGAN = dict(model="fastgan", loss="hinge", diffaugment="color,translation")
-BEST_ADA04 = dict(BEST, diffaugment=ADA_OPS, ada_target=0.4)   # the full-scale best so far
+BEST_ADA04 = dict(BEST, diffaugment=ADA_OPS, ada_target=0.4)   # ADA on best; best+diffaug beats it
 # config name → TrainConfig overrides (on top of params.yaml's top-level values)
 ALL = dict(upsample="resize_conv", loss="hinge", lr=1e-4, lr_d=4e-4, r1=0.1, r1_every=4)
 CONFIGS: dict[str, dict] = {
