@@ -50,10 +50,10 @@ CONFIGS: dict[str, dict] = {
     "r1": dict(r1=0.1, r1_every=4),
     "mbstd": dict(mbstd=True),
     "all": ALL,
-    "diffaug+all": dict(ALL, diffaugment="color,translation,cutout"),
+    "diffaug+all": dict(ALL, diffaugment=ADA_OPS),
     "all+mbstd": dict(ALL, mbstd=True),
     "resize_conv+hinge": dict(upsample="resize_conv", loss="hinge"),
-    "resize_conv+diffaug": dict(upsample="resize_conv", diffaugment="color,translation,cutout"),
+    "resize_conv+diffaug": dict(upsample="resize_conv", diffaugment=ADA_OPS),
     "ns": dict(loss="ns"),
     # twice the optimiser steps for the same images: at a few hundred steps, updates are scarce
     "resize_conv+b16": dict(upsample="resize_conv", batch_size=16),
@@ -69,7 +69,7 @@ CONFIGS: dict[str, dict] = {
     "fastgan": FASTGAN,
     "fastgan+flips": dict(FASTGAN, train_on="flips"),
     "fastgan+flips+ada+lecam": dict(FASTGAN, train_on="flips", ada_target=0.6, lecam=0.3,
-                                    diffaugment="color,translation,cutout"),
+                                    diffaugment=ADA_OPS),
     "best+flips+ada+lecam": dict(BEST, train_on="flips", diffaugment=ADA_OPS, ada_target=0.6,
                                  lecam=0.3),
     # issue 15's mid-scale ablation (--images): best_artwork's levers, then each lever alone on top
