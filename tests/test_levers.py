@@ -262,3 +262,35 @@ def test_minibatch_stddev():
     y = MinibatchStd(group=4)(varied)[:, 2, 0, 0]             # groups {0,2,4,6} and {1,3,5,7}
     assert torch.allclose(y, torch.full((8,), torch.tensor([0.0, 2, 4, 6]).std(unbiased=False).item()),
                           atol=1e-4)
+
+
+# ------------------------------------------------------------------------ lr step decay
+def test_lr_drop_scales_every_role_after_its_epoch_and_resumes_bit_identically(tmp_path, images):
+    cfg = dataclasses.replace(TINY, lr_d=0.0008, lr_drop_after=1, lr_drop=0.5)
+    assert [families.lr_scale(cfg, e) for e in (1, 2, 3)] == [1.0, 0.5, 0.5]
+    assert families.lr_scale(TINY, 10_000) == 1.0                       # 0 = never
+    ref = run_tiny(tmp_path / "ref", images, cfg)
+    run = tmp_path / "run"
+    run_tiny(run, images, dataclasses.replace(cfg, epochs=2))
+    run_tiny(run, images, cfg)                                          # resumes 2 -> 3
+    ckpt = lambda folder, e: read_file(folder / "models" / "checkpoints" / f"epoch_{e:04d}.pt")
+    for e, scale in ((1, 1.0), (2, 0.5), (3, 0.5)):
+        opts = ckpt(tmp_path / "ref", e)["train"]["optimizers"]
+        assert [g["lr"] for g in opts["G"]["param_groups"]] == [cfg.lr * scale]
+        assert [g["lr"] for g in opts["D"]["param_groups"]] == [cfg.lr_d * scale]
+    for role in ("G", "D"):
+        assert same_state(ckpt(tmp_path / "ref", 3)["models"][role]["state_dict"],
+                          ckpt(run, 3)["models"][role]["state_dict"])
+    assert ref["final"]["lr_scale"] == 0.5
+    # the first epoch is the same run as without the drop; the second is not
+    plain = tmp_path / "plain"
+    run_tiny(plain, images, dataclasses.replace(cfg, lr_drop_after=0, epochs=2))
+    assert same_state(ckpt(plain, 1)["models"]["G"]["state_dict"],
+                      ckpt(tmp_path / "ref", 1)["models"]["G"]["state_dict"])
+    assert not same_state(ckpt(plain, 2)["models"]["G"]["state_dict"],
+                          ckpt(tmp_path / "ref", 2)["models"]["G"]["state_dict"])
+    assert "lr_scale" not in run_tiny(tmp_path / "off", images, TINY)["final"]
+    with pytest.raises(ConfigError, match="lr_drop.*out of range"):
+        _params(lr_drop=0.0)
+    with pytest.raises(ConfigError, match="lr_drop_after.*out of range"):
+        _params(lr_drop_after=-1)

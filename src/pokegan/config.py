@@ -159,6 +159,9 @@ class TrainConfig:
     ada_interval: int = _f(4, lo=1, doc="D steps between adjustments of p")
     lecam: float = _f(0.0, lo=0.0, doc="LeCam regularisation weight (Tseng et al. 2021; ~0.3); 0 = off")
     lecam_decay: float = _f(0.99, lo=0.0, hi=0.99999, doc="EMA decay of D's mean outputs for LeCam")
+    lr_drop_after: int = _f(0, lo=0, doc="epochs at the full lr; every later epoch runs each "
+                            "optimiser at its lr x lr_drop (a step decay); 0 = never")
+    lr_drop: float = _f(0.25, lo=0.0, lo_open=True, hi=1.0, doc="the lr factor after lr_drop_after")
     # fastgan only (pokegan.families.fastgan)
     fastgan_ch: int = _f(32, lo=4, hi=512, doc="fastgan width unit: G 8c..c/2, D c..8c channels")
     recon: float = _f(1.0, lo=0.0, doc="fastgan: weight of D's L1 reconstruction of real images")

@@ -85,3 +85,18 @@ def make_optimizers(cfg: TrainConfig, nets: Nets) -> dict[str, torch.optim.Optim
     lrs = get(cfg.model).lrs(cfg)
     return {role: torch.optim.Adam(net.parameters(), lr=lrs[role], betas=(cfg.beta1, cfg.beta2))
             for role, net in nets.items()}
+
+
+def lr_scale(cfg: TrainConfig, epoch: int) -> float:
+    """The factor on every role's lr in (1-based) ``epoch``: ``lr_drop`` after ``lr_drop_after``."""
+    return cfg.lr_drop if 0 < cfg.lr_drop_after < epoch else 1.0
+
+
+def set_epoch_lr(cfg: TrainConfig, opts: dict[str, torch.optim.Optimizer], epoch: int) -> float:
+    """Set each optimiser to its role's lr for ``epoch``, from the config rather than from the
+    optimiser's state: a resumed run then follows the same schedule as an unbroken one."""
+    scale, lrs = lr_scale(cfg, epoch), get(cfg.model).lrs(cfg)
+    for role, opt in opts.items():
+        for group in opt.param_groups:
+            group["lr"] = lrs[role] * scale
+    return scale

@@ -21,7 +21,8 @@ from .losses import bce
 # The study's values; a lever at its default leaves the run (and its fingerprint) as before.
 LEVER_DEFAULTS = {"ema": 0.0, "upsample": "convtranspose", "loss": "bce", "r1": 0.0,
                   "r1_every": 1, "mbstd": False, "train_on": "all", "ada_target": 0.0,
-                  "ada_images": 100_000, "ada_interval": 4, "lecam": 0.0, "lecam_decay": 0.99}
+                  "ada_images": 100_000, "ada_interval": 4, "lecam": 0.0, "lecam_decay": 0.99,
+                  "lr_drop_after": 0, "lr_drop": 0.25}
 
 
 def hinge_d(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,7 @@ from .steps import StepContext
 
 SYNC_EVERY = 10   # training steps between reads of the losses on the host
 LOGGED = ("d_loss", "g_loss", "d_real", "d_fake", "dz_loss", "g_adv_x", "g_adv_z", "rec_x", "rec_z",
-          "d_recon", "aug_p")
+          "d_recon", "aug_p", "lr_scale")
 
 
 def _say(message: str) -> None:
@@ -256,6 +256,7 @@ def _train_epoch(run: _Run, data: torch.Tensor, step_fn, step_nets, ctx: StepCon
     """One epoch of steps in the seeded order; returns the epoch's mean losses."""
     cfg, world, batch = run.cfg, run.world, run.cfg.batch_size
     order = shard(epoch_order(data.shape[0], cfg.seed, run.epoch), world).to(run.device)
+    scale = families.set_epoch_lr(cfg, run.opts, run.epoch)
     if world.active:    # per-process noise from (seed, rank, epoch): resumable without gathering
         run.noise.manual_seed(cfg.seed + 1 + 7919 * world.rank + 104729 * run.epoch)
     sums: dict[str, float] = {}
@@ -286,6 +287,8 @@ def _train_epoch(run: _Run, data: torch.Tensor, step_fn, step_nets, ctx: StepCon
              **{k: v / steps for k, v in sums.items()}}
     if cfg.ada_target > 0:
         entry["aug_p"] = round(float(ctx.adaptive.p), 6)
+    if cfg.lr_drop_after > 0:
+        entry["lr_scale"] = scale
     return entry
 
 
