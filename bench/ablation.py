@@ -90,6 +90,13 @@ CONFIGS: dict[str, dict] = {
     # best_artwork's levers with every op on every image (p = 1): at full scale the study's DCGAN
     # gained more from fixed DiffAugment (baseline+diffaug, 0.69x) than from ADA at 0.6 (1.00x)
     "best+diffaug": dict(BEST, diffaugment=ADA_OPS),
+    # its recall stays at 0.16-0.18 at 851k (precision 0.42): the study's soft, 5%-flipped labels
+    # may favour precision over coverage, so the same recipe with hard-label non-saturating BCE
+    "best+diffaug+ns": dict(BEST, diffaugment=ADA_OPS, loss="ns"),
+    # seed 0's 100-sample KID flattened near 0.03 past ~500k images at lr 4e-4 (lowest 493k-627k):
+    # the same run with lr / 4 after epoch 220 (~493k); --branch-from best+diffaug:220 reuses its
+    # first 220 epochs, the same computation
+    "best+diffaug+drop220": dict(BEST, diffaugment=ADA_OPS, lr_drop_after=220),
     # the EMA's decay capped at 0.99 (half-life ~70 steps, ~2k images) instead of 0.999: the
     # warm-up (1+t)/(10+t) stays below 0.99 until ~890 steps, so runs differ only after ~28k images
     "best+ema0.99": dict(BEST, ema=0.99),
@@ -185,6 +192,39 @@ def export_ema(checkpoint: Path, out: Path) -> None:
     save_torch({k: v for k, v in ckpt.items() if k not in ("models", "train")}, out)
 
 
+# keys that may differ between a run and the run it branches from: each acts only after its epoch
+BRANCH_KEYS = {"lr_drop_after", "lr_drop"}
+
+
+def branch_checkpoint(src: Path, folder: Path, cfg, data_fingerprint: str) -> None:
+    """Start the run in ``folder`` from another run's checkpoint ``src`` instead of from scratch.
+
+    Only where the two configs differ in :data:`BRANCH_KEYS` alone and the lr drop comes after
+    ``src``'s epoch: the epochs up to it are then the same computation, so the copy is what this
+    config would have written there, and it is re-stamped with this run's identity. A checkpoint
+    written by older code is accepted as is (the identity's code part cannot vouch for it)."""
+    from pokegan.models.io import read_file, save_torch
+    from pokegan.training.checkpoint import checkpoint_path, run_identity
+    from pokegan.training.device import resolve_device, resolve_precision
+
+    ckpt = read_file(src)
+    device = resolve_device(cfg.device)
+    fp, parts = run_identity(cfg, data_fingerprint, device, resolve_precision(cfg.precision, device))
+    old = ckpt["meta"]["fingerprint_parts"]
+    keys = set(old["params"]) | set(parts["params"])
+    differ = {k for k in keys if old["params"].get(k) != parts["params"].get(k)}
+    why = ([f"params {sorted(differ - BRANCH_KEYS)} differ"] if differ - BRANCH_KEYS else []) + \
+        [f"{k} differs" for k in ("data", "device", "precision") if old[k] != parts[k]] + \
+        ([f"lr_drop_after {cfg.lr_drop_after} acts before epoch {ckpt['epoch']}"]
+         if 0 < cfg.lr_drop_after < ckpt["epoch"] else [])
+    if why:
+        raise SystemExit(f"cannot branch from {src}: " + "; ".join(why))
+    ckpt["fingerprint"] = fp
+    ckpt["meta"].update(fingerprint=fp, fingerprint_parts=parts, config=dataclasses.asdict(cfg),
+                        branched_from=str(src))
+    save_torch(ckpt, checkpoint_path(folder, ckpt["epoch"]))
+
+
 def check_configs(configs: dict[str, dict], params: str | Path, dataset: str = "artwork") -> None:
     """Each config as a variant of ``params`` through the project's loader, cross-checks included
     (``ada_target`` needs a diffaugment policy): a misspelt or contradictory lever stops the bench
@@ -276,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
                          "or reference needed, e.g. on a GPU machine); --curve scores them later")
     ap.add_argument("--checkpoint-every", type=int, default=None,
                     help="epochs between checkpoints (default: a fifth of the run's epochs)")
+    ap.add_argument("--branch-from", metavar="CONFIG:EPOCH", default=None,
+                    help="start each run that has no checkpoint from CONFIG's (same seed) "
+                         "checkpoint at EPOCH; the configs may differ only in an lr drop after it")
     ap.add_argument("--export", metavar="DIR", default=None,
                     help="no training: write the --export-epochs checkpoints (default: the "
                          "last) of each run under --work, reduced to the EMA G, to "
@@ -438,6 +481,11 @@ def main(argv: list[str] | None = None) -> int:
                                       checkpoint_every=max(1, math.ceil(epochs / 5)))
         if args.checkpoint_every:
             cfg = dataclasses.replace(cfg, checkpoint_every=args.checkpoint_every)
+        if args.branch_from and not list_checkpoints(folder):
+            src_name, src_epoch = args.branch_from.rsplit(":", 1)
+            src = run_dir(args.work, src_name, seed) / "checkpoints" / f"epoch_{int(src_epoch):04d}.pt"
+            branch_checkpoint(src, folder, cfg, meta["fingerprint"])
+            print(f"{name} seed {seed}: branched from {src}", flush=True)
         try:
             info = train(f"abl_{name}_s{seed}", cfg, rows_used, data_fingerprint=meta["fingerprint"],
                          model_dir=folder, progress=False, log=lambda m: print(m, flush=True))

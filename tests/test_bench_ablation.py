@@ -107,3 +107,35 @@ def test_export_keeps_the_ema_generator_and_curve_finds_the_exported_folder(tmp_
     run_tiny(work / "plain", tiny_images(), dataclasses.replace(TINY, epochs=1))
     with pytest.raises(SystemExit, match="no EMA"):              # a run without one: said so
         ablation.export_ema(list_checkpoints(work / "plain" / "models")[-1][1], tmp_path / "x.pt")
+
+
+def test_a_branched_run_ends_bit_identical_to_one_from_scratch(tmp_path):
+    # --branch-from: an lr drop tried from another run's kept checkpoint instead of from scratch
+    import dataclasses
+
+    from fixtures.training import TINY, run_tiny, same_state, tiny_images
+    from pokegan.models.io import read_file
+
+    images, drop = tiny_images(), dataclasses.replace(TINY, lr_drop_after=2, lr_drop=0.5)
+    run_tiny(tmp_path / "plain", images, dataclasses.replace(TINY, epochs=2))
+    run_tiny(tmp_path / "scratch", images, drop)
+    src = tmp_path / "plain" / "models" / "checkpoints" / "epoch_0002.pt"
+    ablation.branch_checkpoint(src, tmp_path / "branch" / "models", drop, "data-v1")
+    logs = []
+    run_tiny(tmp_path / "branch", images, drop, logs=logs)
+    assert any("resuming from epoch 2" in m for m in logs), logs
+    last = [read_file(tmp_path / run / "models" / "checkpoints" / "epoch_0003.pt")
+            for run in ("scratch", "branch")]
+    for role in ("G", "D"):
+        assert same_state(*(c["models"][role]["state_dict"] for c in last))
+    assert last[1]["train"]["optimizers"]["G"]["param_groups"][0]["lr"] == TINY.lr * 0.5
+    # a drop that would have acted before the checkpoint, another param or other data: refused
+    with pytest.raises(SystemExit, match="acts before epoch 2"):
+        ablation.branch_checkpoint(src, tmp_path / "x", dataclasses.replace(drop, lr_drop_after=1),
+                                   "data-v1")
+    with pytest.raises(SystemExit, match=r"\['lr'\] differ"):
+        ablation.branch_checkpoint(src, tmp_path / "x", dataclasses.replace(drop, lr=0.001),
+                                   "data-v1")
+    with pytest.raises(SystemExit, match="data differs"):
+        ablation.branch_checkpoint(src, tmp_path / "x", drop, "data-v2")
+    assert not (tmp_path / "x").exists()
