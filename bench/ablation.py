@@ -199,13 +199,16 @@ BRANCH_KEYS = {"lr_drop_after", "lr_drop"}
 def branch_checkpoint(src: Path, folder: Path, cfg, data_fingerprint: str) -> None:
     """Start the run in ``folder`` from another run's checkpoint ``src`` instead of from scratch.
 
-    Only where the two configs differ in :data:`BRANCH_KEYS` alone and the lr drop comes after
-    ``src``'s epoch: the epochs up to it are then the same computation, so the copy is what this
-    config would have written there, and it is re-stamped with this run's identity. A checkpoint
-    written by older code is accepted as is (the identity's code part cannot vouch for it)."""
+    Only where the two configs differ in :data:`BRANCH_KEYS` alone and neither run's lr drop
+    acts by ``src``'s epoch: the epochs up to it are then the same computation, so the copy is
+    what this config would have written there, and it is re-stamped with this run's identity. A
+    checkpoint written by older code is accepted as is (the identity's code part cannot vouch
+    for it)."""
+    from pokegan.families import lr_scale
     from pokegan.models.io import read_file, save_torch
     from pokegan.training.checkpoint import checkpoint_path, run_identity
     from pokegan.training.device import resolve_device, resolve_precision
+    from pokegan.training.levers import LEVER_DEFAULTS
 
     ckpt = read_file(src)
     device = resolve_device(cfg.device)
@@ -213,10 +216,13 @@ def branch_checkpoint(src: Path, folder: Path, cfg, data_fingerprint: str) -> No
     old = ckpt["meta"]["fingerprint_parts"]
     keys = set(old["params"]) | set(parts["params"])
     differ = {k for k in keys if old["params"].get(k) != parts["params"].get(k)}
+    src_cfg = dataclasses.replace(cfg, **{k: old["params"].get(k, LEVER_DEFAULTS[k])
+                                          for k in BRANCH_KEYS})
     why = ([f"params {sorted(differ - BRANCH_KEYS)} differ"] if differ - BRANCH_KEYS else []) + \
         [f"{k} differs" for k in ("data", "device", "precision") if old[k] != parts[k]] + \
-        ([f"lr_drop_after {cfg.lr_drop_after} acts before epoch {ckpt['epoch']}"]
-         if 0 < cfg.lr_drop_after < ckpt["epoch"] else [])
+        [f"{who}'s lr_drop_after {c.lr_drop_after} acts before epoch {ckpt['epoch']}"
+         for who, c in (("this run", cfg), ("the source", src_cfg))
+         if lr_scale(c, ckpt["epoch"]) != 1.0]
     if why:
         raise SystemExit(f"cannot branch from {src}: " + "; ".join(why))
     ckpt["fingerprint"] = fp
@@ -337,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     from pokegan.models.io import list_checkpoints, load_generator, read_file, sample, unpack
     from pokegan.models.latents import seeded_latents
     from pokegan.training import TrainingDiverged, train
+    from pokegan.training.checkpoint import checkpoint_path
 
     if os.environ.get("POKEGAN_THREADS"):
         torch.set_num_threads(int(os.environ["POKEGAN_THREADS"]))
@@ -483,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
             cfg = dataclasses.replace(cfg, checkpoint_every=args.checkpoint_every)
         if args.branch_from and not list_checkpoints(folder):
             src_name, src_epoch = args.branch_from.rsplit(":", 1)
-            src = run_dir(args.work, src_name, seed) / "checkpoints" / f"epoch_{int(src_epoch):04d}.pt"
+            src = checkpoint_path(run_dir(args.work, src_name, seed), int(src_epoch))
             branch_checkpoint(src, folder, cfg, meta["fingerprint"])
             print(f"{name} seed {seed}: branched from {src}", flush=True)
         try:

@@ -138,4 +138,9 @@ def test_a_branched_run_ends_bit_identical_to_one_from_scratch(tmp_path):
                                    "data-v1")
     with pytest.raises(SystemExit, match="data differs"):
         ablation.branch_checkpoint(src, tmp_path / "x", drop, "data-v2")
+    # a source that itself dropped its lr by that epoch is not this run's first epochs either
+    run_tiny(tmp_path / "dropped", images, dataclasses.replace(drop, lr_drop_after=1, epochs=2))
+    with pytest.raises(SystemExit, match="the source's lr_drop_after 1 acts before epoch 2"):
+        ablation.branch_checkpoint(tmp_path / "dropped" / "models" / "checkpoints" / "epoch_0002.pt",
+                                   tmp_path / "x", drop, "data-v1")
     assert not (tmp_path / "x").exists()
