@@ -144,3 +144,31 @@ def test_a_branched_run_ends_bit_identical_to_one_from_scratch(tmp_path):
         ablation.branch_checkpoint(tmp_path / "dropped" / "models" / "checkpoints" / "epoch_0002.pt",
                                    tmp_path / "x", drop, "data-v1")
     assert not (tmp_path / "x").exists()
+
+
+def test_a_conditional_config_trains_on_type_labels_and_is_scored_and_drawn(tmp_path, monkeypatch):
+    # cbest+diffaug: the bench hands the type-conditional family each image's type1, as the
+    # train stage does, and samples both of its G in the data's type mix (sampling_labels)
+    import pandas as pd
+    import torch
+
+    import pokegan.metrics.inception as inception
+    from fixtures.project import FakeNet, referenced_project
+    from pokegan.metrics.evaluate import sampling_labels
+    from pokegan.models.conditional import empirical_labels
+    from pokegan.models.io import load_generator
+
+    referenced_project(tmp_path / "p", monkeypatch)            # cwd: a 32 px project, FakeNet reference
+    monkeypatch.setattr(inception, "load_feature_net", FakeNet)
+    work, csv = tmp_path / "work", tmp_path / "abl.csv"
+    args = ["--configs", "cbest+diffaug", "--seeds", "0", "--work", str(work)]
+    assert ablation.main([*args, "--epochs", "2", "--samples", "12", "--csv", str(csv),
+                          "--md", str(tmp_path / "abl.md")]) == 0
+    rows = pd.read_csv(csv)
+    assert sorted(rows.generator) == ["ema", "live"] and rows.kid.notna().all()
+    G, meta = load_generator(work / "cbest+diffaug_s0" / "generator.pt")
+    assert meta["labels"] == ["fire", "water"] and meta["label_counts"] == [8, 8]
+    assert torch.equal(sampling_labels(G, meta, 12, 0), empirical_labels(12, [8, 8], 0))
+    assert sampling_labels(torch.nn.Linear(1, 1), {}, 12, 0) is None     # unconditional: none
+    assert ablation.main([*args, "--figure", str(tmp_path / "f.png"), "--figure-epochs", "2"]) == 0
+    assert (tmp_path / "f.png").stat().st_size > 0

@@ -149,6 +149,15 @@ def kid_per_type(real: FeatureSet, real_types: np.ndarray, fake: FeatureSet, fak
     return scores, counts
 
 
+def sampling_labels(G: torch.nn.Module, meta: dict, n: int, seed: int) -> torch.Tensor | None:
+    """The labels a conditional ``G`` is scored with: ``n`` seeded draws from its training label
+    distribution (``meta["label_counts"]``), nested like the latents, so the generated set has
+    the data's class mix; None for an unconditional G."""
+    from pokegan.models.conditional import empirical_labels, is_conditional
+
+    return empirical_labels(n, meta["label_counts"], seed) if is_conditional(G) else None
+
+
 def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
                      reference_root: str | Path = "data/reference",
                      prepared_root: str | Path = "data/prepared",
@@ -160,7 +169,7 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     import pandas as pd
     from tqdm import tqdm
 
-    from pokegan.models.conditional import empirical_labels, is_conditional
+    from pokegan.models.conditional import is_conditional
     from pokegan.models.io import (best_generator_path, check_run, list_checkpoints, load_generator,
                                    sample)
     from pokegan.models.latents import seeded_latents
@@ -186,11 +195,10 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     # the IS classifier, asked only when a registered metric needs class probabilities
     classifier = ISScorer(ev.inception_is_weights, ev.is_splits, ev.batch_size) \
         if registry.CLASS_PROBS in registry.needed() else None
-    # conditional G: seeded labels from the training type distribution, nested like the latents
-    vocab = meta_final.get("labels") if is_conditional(G_final) else None
+    vocab = meta_final.get("labels") if is_conditional(G_final) else None   # per-type KID below
 
     def labels_for(n: int) -> torch.Tensor | None:
-        return empirical_labels(n, meta_final["label_counts"], seed) if vocab else None
+        return sampling_labels(G_final, meta_final, n, seed)
 
     def run(G, latents: torch.Tensor, reuse: FeatureSet | None, desc: str, final: bool):
         images = sample(G, len(latents), seed, batch_size=ev.batch_size, device="cpu",
