@@ -23,7 +23,7 @@ folder under ``--work`` with checkpoints, so a killed run resumes where it stopp
         # training alone, no feature network needed (a GPU machine): score later with --curve
     python bench/ablation.py --export OUT --configs best --seeds 0 --work W --export-epochs 200
         # those checkpoints reduced to their EMA G (~10 MB each) under OUT, for --curve --work OUT
-Writes ``plots/ablation.csv`` (one row per config, seed and generator) and ``plots/ablation.md``
+Writes ``plots/ablation_5ep.csv`` (one row per config, seed and generator) and ``plots/ablation_5ep.md``
 (the table with mean ± half-range over seeds).
 """
 from __future__ import annotations
@@ -309,8 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prepared", default="data/prepared")
     ap.add_argument("--reference", default=None, help="default: data/reference/<dataset>.npz")
     ap.add_argument("--work", default="/tmp/abl", help="training folders (checkpoints, grids)")
-    ap.add_argument("--csv", default="plots/ablation.csv")
-    ap.add_argument("--md", default="plots/ablation.md")
+    ap.add_argument("--csv", default="plots/ablation_5ep.csv")
+    ap.add_argument("--md", default="plots/ablation_5ep.md")
     ap.add_argument("--merge", nargs="+", metavar="CSV", default=None,
                     help="no training: add these CSVs' rows (e.g. a second process's --csv) to "
                          "--csv and rewrite it and --md")

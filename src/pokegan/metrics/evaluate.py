@@ -118,15 +118,17 @@ def _save_best(best: _Scored, path: Path) -> None:
 KID_PER_TYPE_MIN_REAL = 30   # types with fewer real reference images get no per-type KID
 
 
-def reference_types(ref, dataset: str, prepared_root: str | Path = "data/prepared") -> np.ndarray | None:
-    """type1 of every reference feature row, looked up by its stored row in the prepared index;
-    None when the reference has no rows or the prepared index is absent / does not cover them."""
+def reference_types(ref, dataset: str, prepared_root: str | Path = "data/prepared",
+                    column: str = "type1") -> np.ndarray | None:
+    """``column`` (type1; or colour, ...) of every reference feature row, looked up by its stored
+    row in the prepared index; None when the reference has no rows or the prepared index is
+    absent / does not cover them."""
     import pandas as pd
     index_path = Path(prepared_root) / dataset / "index.csv"
     if ref.rows is None or not index_path.is_file():
         return None
     index = pd.read_csv(index_path, dtype=str, keep_default_na=False)
-    by_row = dict(zip(index["row"].astype(int), index["type1"]))
+    by_row = dict(zip(index["row"].astype(int), index[column]))
     if not all(int(r) in by_row for r in ref.rows):
         return None
     return np.array([by_row[int(r)].strip().lower() or "unknown" for r in ref.rows])
