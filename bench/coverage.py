@@ -102,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.generators:
         G, meta = load_generator(path)
         if args.live:
-            G = unpack(read_file(path, mmap=True)["models"]["G"], str(path))
+            live = read_file(path, mmap=True).get("models", {}).get("G")
+            if live is None:
+                raise SystemExit(f"{path}: no trained G (--live needs a training checkpoint)")
+            G = unpack(live, str(path))
         images = sample(G, args.samples, seed, batch_size=ev.batch_size,
                         latents=seeded_latents(seed, args.samples, G.latent_dim),
                         labels=sampling_labels(G, meta, args.samples, seed))

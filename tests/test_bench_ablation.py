@@ -153,6 +153,7 @@ def test_a_conditional_config_trains_on_type_labels_and_is_scored_and_drawn(tmp_
     import torch
 
     import pokegan.metrics.inception as inception
+    import pokegan.models.io as io
     from fixtures.project import FakeNet, referenced_project
     from pokegan.metrics.evaluate import sampling_labels
     from pokegan.models.conditional import empirical_labels
@@ -160,6 +161,10 @@ def test_a_conditional_config_trains_on_type_labels_and_is_scored_and_drawn(tmp_
 
     referenced_project(tmp_path / "p", monkeypatch)            # cwd: a 32 px project, FakeNet reference
     monkeypatch.setattr(inception, "load_feature_net", FakeNet)
+    given = []                                                  # the labels of every bench sample()
+    real_sample = io.sample
+    monkeypatch.setattr(io, "sample", lambda G, n, *a, labels=None, **kw:
+                        given.append(labels) or real_sample(G, n, *a, labels=labels, **kw))
     work, csv = tmp_path / "work", tmp_path / "abl.csv"
     args = ["--configs", "cbest+diffaug", "--seeds", "0", "--work", str(work)]
     assert ablation.main([*args, "--epochs", "2", "--samples", "12", "--csv", str(csv),
@@ -169,6 +174,8 @@ def test_a_conditional_config_trains_on_type_labels_and_is_scored_and_drawn(tmp_
     G, meta = load_generator(work / "cbest+diffaug_s0" / "generator.pt")
     assert meta["labels"] == ["fire", "water"] and meta["label_counts"] == [8, 8]
     assert torch.equal(sampling_labels(G, meta, 12, 0), empirical_labels(12, [8, 8], 0))
+    assert len(given) == 2 and all(torch.equal(y, sampling_labels(G, meta, 12, 0)) for y in given)
     assert sampling_labels(torch.nn.Linear(1, 1), {}, 12, 0) is None     # unconditional: none
     assert ablation.main([*args, "--figure", str(tmp_path / "f.png"), "--figure-epochs", "2"]) == 0
     assert (tmp_path / "f.png").stat().st_size > 0
+    assert len(given) == 4 and all(torch.equal(y, sampling_labels(G, meta, 16, 0)) for y in given[2:])
