@@ -1,4 +1,4 @@
-"""Ablation of the generation-quality levers (issue 9), each alone and together, measured.
+"""Ablation of the generation-quality levers, each alone and together, measured.
 
 Every config trains the study's DCGAN on the prepared artwork ×3 set for one fixed small budget
 (``--epochs``, default 5: ~11k images shown) per seed, then scores ``--samples`` images
@@ -23,7 +23,8 @@ folder under ``--work`` with checkpoints, so a killed run resumes where it stopp
         # training alone, no feature network needed (a GPU machine): score later with --curve
     python bench/ablation.py --export OUT --configs best --seeds 0 --work W --export-epochs 200
         # those checkpoints reduced to their EMA G (~10 MB each) under OUT, for --curve --work OUT
-Writes ``plots/ablation_5ep.csv`` (one row per config, seed and generator) and ``plots/ablation_5ep.md``
+Writes ``docs/ablation/ablation_5ep.csv`` (one row per config, seed and generator) and
+``docs/ablation/ablation_5ep.md``
 (the table with mean ± half-range over seeds).
 """
 from __future__ import annotations
@@ -65,14 +66,14 @@ CONFIGS: dict[str, dict] = {
     # best_artwork's levers with the Adam betas of StyleGAN2 (0, 0.99): no momentum, a shorter
     # second-moment memory, against the study's (0.5, 0.999)
     "resize_conv+lr4e-4+b0": dict(upsample="resize_conv", lr=4e-4, beta1=0.0, beta2=0.99),
-    # issue 15: the FastGAN-style family, flips-only data, adaptive augmentation, LeCam
+    # data-efficient levers: the FastGAN-style family, flips-only data, adaptive augmentation, LeCam
     "fastgan": FASTGAN,
     "fastgan+flips": dict(FASTGAN, train_on="flips"),
     "fastgan+flips+ada+lecam": dict(FASTGAN, train_on="flips", ada_target=0.6, lecam=0.3,
                                     diffaugment=ADA_OPS),
     "best+flips+ada+lecam": dict(BEST, train_on="flips", diffaugment=ADA_OPS, ada_target=0.6,
                                  lecam=0.3),
-    # issue 15's mid-scale ablation (--images): best_artwork's levers, then each lever alone on top
+    # the mid-scale ablation (--images): best_artwork's levers, then each lever alone on top
     "best": BEST,
     "best+flips": dict(BEST, train_on="flips"),
     "best+ada": dict(BEST, diffaugment=ADA_OPS, ada_target=0.6),
@@ -84,7 +85,7 @@ CONFIGS: dict[str, dict] = {
     # recall stays at 0.13-0.18 (2000 samples) from 448k to 672k while KID falls: G covers few
     # of the artworks' modes. The minibatch-stddev map lets D see a batch's lack of variety.
     "best+ada0.4+mbstd": dict(BEST_ADA04, mbstd=True),
-    # the issue's training data that matches the evaluation set: no colour-jittered copies, colour
+    # training data that matches the evaluation set: no colour-jittered copies, colour
     # changes only in D's (adaptive) augmentation, on real and fake alike
     "best+ada0.4+flips": dict(BEST_ADA04, train_on="flips"),
     # best_artwork's levers with every op on every image (p = 1): at full scale the study's DCGAN
@@ -106,7 +107,7 @@ CONFIGS: dict[str, dict] = {
     # half as often as the artworks are). The type-conditional DCGAN (labels: type1, sampled in
     # the data's mix) is asked for every type in proportion, with the same levers
     "cbest+diffaug": dict(BEST, model="cdcgan", diffaugment=ADA_OPS),
-    # issue 15's adaptive twin of dcgan_artwork (study/params.yaml's dcgan_artwork_ada: the study's
+    # the adaptive twin of dcgan_artwork (study/params.yaml's dcgan_artwork_ada: the study's
     # DCGAN and settings, ADA_OPS under ADA at the paper's target 0.6), at the bench's precision
     "baseline+ada": dict(diffaugment=ADA_OPS, ada_target=0.6),
     # and its DiffAugment twin (dcgan_artwork_diffaug: every op on every image, p = 1)
@@ -309,8 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prepared", default="data/prepared")
     ap.add_argument("--reference", default=None, help="default: data/reference/<dataset>.npz")
     ap.add_argument("--work", default="/tmp/abl", help="training folders (checkpoints, grids)")
-    ap.add_argument("--csv", default="plots/ablation_5ep.csv")
-    ap.add_argument("--md", default="plots/ablation_5ep.md")
+    ap.add_argument("--csv", default="docs/ablation/ablation_5ep.csv")
+    ap.add_argument("--md", default="docs/ablation/ablation_5ep.md")
     ap.add_argument("--merge", nargs="+", metavar="CSV", default=None,
                     help="no training: add these CSVs' rows (e.g. a second process's --csv) to "
                          "--csv and rewrite it and --md")

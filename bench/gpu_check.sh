@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# GPU check, one prepared script for the one device call a session with a GPU gets:
+# GPU check: one script that checks and times pokegan on a CUDA machine, every phase under a
+# deadline, its results in $OUT (default /tmp/pokegan_gpu_check):
 #  1. the CUDA tests;
 #  2. the study's full-scale dcgan_artwork (200 epochs of artwork x3, batch 32) timed alone,
 #     eager and under torch.compile (mode default: the CUDA-graph modes are refused on a GPU,
-#     README "Speed"). Goal on one H200: < 120 s; measured eager: 1.1-1.9 s per epoch, 3.5-6.5 min;
-#  3. optional bench/ablation.py runs (RUNS), side by side on the one GPU, trained only: the
-#     device has no copy of the Inception weights (87 MB, over what a call can carry), so each
-#     run's chosen checkpoints are reduced to their EMA G (~10 MB) under $OUT/ema and scored back
-#     here with `bench/ablation.py --curve ... --work <fetched>/ema`.
-# Every phase has a deadline (seconds), so the script ends inside one call; a timed run cut short
-# says so, and an ablation run cut short keeps its last checkpoint (CKPT_EVERY epochs apart).
+#     docs/budgets.md). Measured eager on one H200: 1.1-1.9 s per epoch, 3.5-6.5 min in all;
+#  3. optional bench/ablation.py runs (RUNS), side by side on the one GPU, trained only, so a
+#     GPU machine without the Inception weights (87 MB) can run them: each run's chosen
+#     checkpoints are reduced to their EMA G (~10 MB) under $OUT/ema and scored on a machine
+#     that has the weights with `bench/ablation.py --curve ... --work <that folder>`.
+# Because every phase has a deadline (seconds), the script ends in a known time; a timed run
+# cut short says so, and an ablation run cut short keeps its last checkpoint (CKPT_EVERY epochs apart).
 #
 #   bash bench/gpu_check.sh
 #   RUNS="best+ada0.4:0:898800 best:0:449400" EXPORT_EPOCHS="200 400" bash bench/gpu_check.sh
@@ -33,7 +34,7 @@ PY=${PY:-.venv/bin/python}
 [ -x "$PY" ] || PY=python3
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/pokegan_gpu_check}
-WORK=${WORK:-/tmp/pokegan_gpu_work}     # kept after the call: a second call can export more
+WORK=${WORK:-/tmp/pokegan_gpu_work}     # kept afterwards: a second run can export more
 mkdir -p "$OUT/logs" "$WORK"
 summary() { echo "$*" | tee -a "$OUT/summary.txt"; }
 : > "$OUT/summary.txt"

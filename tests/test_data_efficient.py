@@ -1,4 +1,4 @@
-"""Issue 15: the model-family registry, adaptive augmentation, LeCam, the FastGAN-style family
+"""Data-efficient training: the model-family registry, adaptive augmentation, LeCam, the FastGAN-style family
 and the flips-only training data."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The generation-quality levers (issue 9): EMA of G, resize-conv upsampling, hinge / ns losses,
+"""The generation-quality levers: EMA of G, resize-conv upsampling, hinge / ns losses,
 R1, minibatch stddev — each does what it should, is off by default, and resumes bit-identically."""
 import dataclasses
 

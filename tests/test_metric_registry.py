@@ -1,4 +1,4 @@
-"""The metric registry (issue 18): every metric is one module that registers itself, and
+"""The metric registry: every metric is one module that registers itself, and
 evaluation, `pokegan fid`, the report's table and figure read the registry and list no metric."""
 import io
 import json

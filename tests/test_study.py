@@ -1,4 +1,4 @@
-"""study/ is the default pipeline at the study's scale (issue 20): the same stages, word for word,
+"""study/ is the default pipeline at the study's scale: the same stages, word for word,
 run on a params.yaml that differs from the default's only in the scale, in a DVC project of its
 own so that the default `dvc status` / `dvc repro` never see its hours-long stages."""
 import subprocess
@@ -13,8 +13,8 @@ from pokegan.plan import ARTWORKS
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "study"
-# what the study's scale changes; precision: runs of hours stop with a session and must resume on
-# whichever CPU class comes next, and fp32 is the one precision every CPU computes natively
+# what the study's scale changes; precision: a run of hours may stop and resume on a machine of
+# the other CPU class, and fp32 is the one precision every CPU computes natively
 SCALE_KEYS = {("data", "sprites", "max_images"), ("eval", "samples"), ("variants",), ("precision",)}
 
 

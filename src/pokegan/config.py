@@ -138,7 +138,7 @@ class TrainConfig:
                         "1 = a single process")
     diffaugment: str = _f("", doc="DiffAugment policy: comma-separated subset of "
                           "color, translation, cutout; '' = off")
-    # Quality levers (issue 9); the defaults are the study's behaviour (all off).
+    # Quality levers; the defaults are the study's behaviour (all off).
     ema: float = _f(0.0, lo=0.0, hi=0.99999, doc="decay of an EMA of G's weights used for grids, "
                     "generator.pt and evaluation (with a (1+t)/(10+t) warm-up); 0 = off")
     upsample: str = _f("convtranspose", choices=UPSAMPLE_MODES,
@@ -148,7 +148,7 @@ class TrainConfig:
     r1: float = _f(0.0, lo=0.0, doc="R1 gradient penalty weight on real images; 0 = off")
     r1_every: int = _f(1, lo=1, doc="lazy R1: penalise every k-th D step (weight scaled by k)")
     mbstd: bool = _f(False, doc="minibatch-stddev feature map before D's last conv")
-    # Data-efficient training (issue 15); off by default, so the study's variants stay faithful.
+    # Data-efficient training; off by default, so the study's variants stay faithful.
     train_on: str = _f("all", choices=TRAIN_ON, doc="all = every row of the prepared set (artwork: "
                        "original, mirror, colour jitter); flips = original + mirror only (colour "
                        "changes then belong in D-side augmentation)")

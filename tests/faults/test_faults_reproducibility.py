@@ -1,4 +1,4 @@
-"""Reproducibility holes (issue 16), one test per case the issue lists: a code edit that kept
+"""Reproducibility holes, one test per case: a code edit that kept
 the old weights, settings changes and corrupt checkpoints that deleted files, another variant's
 generator scored, a per-image sample folder that mixed two runs, NaN params and unbounded
 sample counts, an unpinned Pokédex package, a G/E pair from two runs, and the precision

@@ -1,4 +1,4 @@
-"""The study's DCGAN (seed/SUMMARY.md §1): G and D of :mod:`pokegan.models.dcgan`, trained by
+"""The study's DCGAN (DCGAN819, docs/study.md): G and D of :mod:`pokegan.models.dcgan`, trained by
 :func:`pokegan.training.steps.dcgan_step` (soft/noisy labels, or the hinge/ns levers)."""
 from __future__ import annotations
 

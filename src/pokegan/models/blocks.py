@@ -58,7 +58,7 @@ class UpConv(nn.Conv2d):
     (even/odd row × even/odd column), interleaved afterwards. The same sums as upsample-then-
     conv (equal to rounding; tested) with 4 instead of 9 multiply-adds per output pixel and
     input. Measured on a 2-core Xeon: best_artwork's 5 epochs train in 256 s instead of 333 s
-    (bf16, same seed); its KID over seeds did not change (README, issue 19)."""
+    (bf16, same seed); its KID over seeds did not change (docs/budgets.md)."""
 
     def __init__(self, c_in: int, c_out: int, bias: bool = True):
         super().__init__(c_in, c_out, 3, 1, 1, bias=bias)

@@ -1,4 +1,4 @@
-"""DCGAN generator and discriminator (seed/SUMMARY.md §1), sized by ``image_size``.
+"""DCGAN generator and discriminator (the study's DCGAN819, docs/study.md), sized by ``image_size``.
 
 64 px:  G  z(128) → 512×4×4 → 256×8×8 → 128×16×16 → 64×32×32 → 3×64×64 (tanh)
         D  3×64×64 → 64×32×32 → 128×16×16 → 256×8×8 → 512×4×4 → 1 logit

@@ -1,4 +1,4 @@
-"""Data-efficient levers whose state lives across steps (issue 15), both off by default:
+"""Data-efficient levers whose state lives across steps, both off by default:
 
 * **Adaptive augmentation** (Karras et al. 2020, StyleGAN2-ADA). Each op of the variant's
   DiffAugment policy is applied to an image with probability ``p`` (independently per op and per

@@ -1,4 +1,4 @@
-"""Generation-quality levers beyond the study (issue 9): alternative adversarial losses and the
+"""Generation-quality levers beyond the study: alternative adversarial losses and the
 R1 gradient penalty. Each is off by default (``loss: bce``, ``r1: 0``), which leaves the
 study's step untouched; the EMA of G lives in :mod:`.ema`, the generator's resize-conv
 upsampling and D's minibatch-stddev layer in :mod:`pokegan.models`.

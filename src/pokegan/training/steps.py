@@ -133,7 +133,7 @@ def dcgan_step(nets: Nets, opts: Opts, real: torch.Tensor, ctx: StepContext, *,
 
 
 def aegan_step(nets: Nets, opts: Opts, x: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
-    """Lazarou's AEGAN step (DESIGN.md): L_Dx and L_Dz, then G and E jointly."""
+    """Lazarou's AEGAN step (arXiv:2004.05472; docs/study.md): L_Dx and L_Dz, then G and E jointly."""
     G, E, Dx, Dz = nets["G"], nets["E"], nets["D"], nets["Dz"]
     c = ctx.cfg
     n = x.shape[0]
