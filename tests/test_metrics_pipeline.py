@@ -250,6 +250,9 @@ def test_is_with_a_supplied_classifier_file(tmp_path, monkeypatch):
         net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["logits_unbiased"])
     weights = tmp_path / "is.pth"
     torch.save(net.state_dict(), weights)
+    # random weights are not the pinned file: pin this file's digest instead
+    from pokegan.metrics import is_weights
+    monkeypatch.setattr(is_weights, "IS_WEIGHTS_SHA256", is_weights.file_sha256(weights))
     isc._load_classifier.cache_clear()
     scorer = isc.ISScorer(str(weights), splits=2, batch_size=4)
     assert scorer.available

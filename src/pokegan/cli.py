@@ -9,6 +9,7 @@
     pokegan reconstruct models/aegan_artwork -n 8 -o recon.png
     pokegan reconstruct models/aegan_artwork --curve recon.csv --dataset sprites
     pokegan info models/aegan_artwork
+    pokegan fetch-is-weights      # once, online: the IS classifier's weights, sha256-checked
 
 The work is done in the library (pokegan.models.io, pokegan.explore); this module parses
 arguments and turns the library's errors into one-line messages (exit code 1).
@@ -275,6 +276,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the real images: folder or reference .npz (e.g. data/reference/artwork.npz)")
     p.add_argument("--json", metavar="OUT", help="also write the scores as JSON to OUT")
     p.set_defaults(func=cmd_fid)
+
+    p = sub.add_parser("fetch-is-weights", help="download the Inception Score classifier's "
+                                                "weights (~96 MB, sha256-checked)",
+                       description="Download torch-fidelity's inception-v3-compat weights into "
+                                   "torch's hub cache (torch.hub.get_dir()/checkpoints), where "
+                                   "evaluation finds them: evaluations from then on report IS "
+                                   "(`dvc repro --force --single-item evaluate@<variant>` rescores "
+                                   "a model already scored). The file is verified against a pinned sha256 before it is put "
+                                   "in place; a mismatch leaves nothing behind.")
+    # for tests only: another source and its digest (e.g. a file:// URL to a small fake file)
+    p.add_argument("--url", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--sha256", default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_fetch_is_weights)
     return parser
 
 
@@ -304,6 +318,16 @@ def cmd_fid(args) -> int:
               + (f", {s['bad']} unusable skipped" if s["bad"] else "") + ")")
     if args.json:
         write_json(args.json, out)
+    return 0
+
+
+def cmd_fetch_is_weights(args) -> int:
+    """Download the IS classifier's weights into torch's hub cache, sha256-checked."""
+    from pokegan.metrics import is_weights
+    try:
+        is_weights.fetch(args.url or is_weights.IS_WEIGHTS_URL, args.sha256)
+    except is_weights.WeightsError as exc:
+        raise CliError(str(exc)) from None
     return 0
 
 

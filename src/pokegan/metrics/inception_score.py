@@ -3,9 +3,11 @@
 The pinned pool3 network has no classifier head, so IS needs torch-fidelity's full
 ``inception-v3-compat`` network (TF inception-2015-12-05 with its 1008-way head; we use its
 ``logits_unbiased`` like torch-fidelity does). Its weights are downloaded from GitHub by
-torch-fidelity, which fails offline, so we never download: we use them only when a file is
-given by ``eval.inception_is_weights`` or already lies in torch's hub cache. Otherwise IS is
-``None`` with a reason string (and a one-line warning).
+torch-fidelity, which fails offline, so a run never downloads: we use them only when a file is
+given by ``eval.inception_is_weights`` or already lies in torch's hub cache, where
+``pokegan fetch-is-weights`` puts it (:mod:`.is_weights`). Otherwise IS is ``None`` with a
+reason string (and a one-line warning). Either file must have the pinned sha256; another file
+is an error that names it, never a silently different IS.
 """
 from __future__ import annotations
 
@@ -16,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pokegan.metrics.is_weights import IS_WEIGHTS_FILE, WeightsError, cached_path, verify
 from pokegan.metrics.registry import CLASS_PROBS, Key, Metric, register
-
-IS_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's release asset
 
 
 def inception_score(probs: np.ndarray | torch.Tensor, splits: int = 10) -> tuple[float, float]:
@@ -40,25 +41,28 @@ def inception_score(probs: np.ndarray | torch.Tensor, splits: int = 10) -> tuple
 
 
 def find_is_weights(configured: str | None = None) -> tuple[Path | None, str]:
-    """(path to the IS classifier weights or None, reason when None)."""
+    """(path to the IS classifier weights or None, reason when None). A file that is there but
+    not the pinned one raises :class:`WeightsError` naming it."""
     if configured:
         path = Path(configured).expanduser()
         if path.is_file():
-            return path, ""
+            return verify(path), ""
         return None, f"eval.inception_is_weights={configured!r} does not exist"
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / IS_WEIGHTS_FILE
+    cached = cached_path()
     if cached.is_file():
-        return cached, ""
+        return verify(cached), ""
     # the reason is recorded with the metrics: it names no path of this machine
     return None, (f"IS needs the full Inception classifier (torch-fidelity inception-v3-compat, "
-                  f"{IS_WEIGHTS_FILE}), which is not available offline; set "
-                  f"eval.inception_is_weights to its path or place it in torch's hub cache "
-                  f"(torch.hub.get_dir()/checkpoints, by default ~/.cache/torch/hub/checkpoints)")
+                  f"{IS_WEIGHTS_FILE}), which pokegan never downloads during a run; run "
+                  f"`pokegan fetch-is-weights` once (it puts the file in torch's hub cache, "
+                  f"torch.hub.get_dir()/checkpoints, by default ~/.cache/torch/hub/checkpoints) "
+                  f"or set eval.inception_is_weights to its path")
 
 
 @functools.lru_cache(maxsize=2)
 def _load_classifier(path: str):
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+    verify(path)        # the file torch-fidelity is handed, checked where it is handed over
     net = FeatureExtractorInceptionV3("inception-v3-compat", ["logits_unbiased"],
                                       feature_extractor_weights_path=path)
     return net.eval()
@@ -112,6 +116,8 @@ class ISScorer:
             return None
         try:
             return class_probabilities(images, self.weights, self.batch_size)
+        except WeightsError:
+            raise               # another file than the pinned one: an error, not a null IS
         except Exception as exc:  # a broken weights file must not lose the other metrics
             self.reason = f"IS classifier failed to load/run from {self.weights.name}: {exc}"
             self.weights = None
