@@ -15,8 +15,8 @@ run: $(STAMP)
 test: $(STAMP)
 	pytest
 
-# The study's three variants at the study's scale (issue 20): the same stages on study/params.yaml,
-# in a DVC project of its own (study/); ~15-28 CPU hours on 2 cores (by CPU class), resumable (rerun to continue).
+# The study's variants at the study's scale: the same stages on study/params.yaml, in a DVC
+# project of its own (study/); ~19 hours on a 2-core CPU (docs/budgets.md), resumable (rerun to continue).
 study: $(STAMP)
 	-cd study && python -m pokegan.plan
 	cd study && dvc repro
