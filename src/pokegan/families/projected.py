@@ -96,7 +96,7 @@ class ProjectedDiscriminator(nn.Module):
                               align_corners=False)
         # frozen and outside this module's state: autograd reaches G's images through it in the
         # G step and builds nothing in the D step (neither its weights nor the inputs need grad)
-        feats = frozen_network(x.device).features(x)
+        feats = frozen_network(x.device).features(x.contiguous(memory_format=torch.channels_last))
         return torch.cat([head(m).flatten(1) for head, m in zip(self.heads, self.mix(feats))], 1)
 
 
