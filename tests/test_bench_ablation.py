@@ -171,6 +171,7 @@ def test_a_conditional_config_trains_on_type_labels_and_is_scored_and_drawn(tmp_
                           "--md", str(tmp_path / "abl.md")]) == 0
     rows = pd.read_csv(csv)
     assert sorted(rows.generator) == ["ema", "live"] and rows.kid.notna().all()
+    assert rows.copies.between(0, 1).all() and rows.copies_real.between(0, 1).all()
     G, meta = load_generator(work / "cbest+diffaug_s0" / "generator.pt")
     assert meta["labels"] == ["fire", "water"] and meta["label_counts"] == [8, 8]
     assert torch.equal(sampling_labels(G, meta, 12, 0), empirical_labels(12, [8, 8], 0))
