@@ -1,6 +1,6 @@
 """A projected discriminator (Sauer et al. 2021, "Projected GANs Converge Faster"): D judges
-images in the feature space of a frozen ImageNet network, which on small data gives G a useful
-signal from the first steps instead of after hours.
+images in the feature space of a frozen ImageNet network; the paper reports it reaching earlier
+best FIDs many times faster, most of all on small datasets.
 
 * **Features.** The images D sees (after DiffAugment, real and fake alike) are resized to
   ``proj_size`` and fed to a frozen EfficientNet-Lite0 (:mod:`pokegan.models.efficientnet_lite`);
