@@ -93,3 +93,15 @@ def test_nearest_refuses_a_bad_count(n, capsys):
     from pokegan.cli import main
     assert main(["nearest", "models/none", "-n", str(n)]) == 1
     assert "-n must be between 1 and 50000" in capsys.readouterr().err
+
+
+def test_nearest_of_a_missing_model_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    from pokegan.cli import main
+    monkeypatch.chdir(tmp_path)
+    assert main(["nearest", "models/nope", "-o", "x.png"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("pokegan nearest: error:") and "models/nope" in err
+    assert err.count("\n") == 1 and not (tmp_path / "x.png").exists()
+    with pytest.raises(SystemExit) as exc:
+        main(["nearest", "--help"])
+    assert exc.value.code == 0 and "usage: pokegan nearest" in capsys.readouterr().out
