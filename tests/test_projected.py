@@ -89,6 +89,9 @@ def test_only_the_patch_discriminators_train_and_the_network_stays_out_of_the_st
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     for size, patches in ((64, 16 * 3 + 4), (96, 9 * 4)):
         assert ProjectedDiscriminator(size)(x).shape == (2, patches)
+    big = torch.rand(2, 3, 128, 128, requires_grad=True)                    # shrunk to 64 px
+    D(big).sum().backward()
+    assert big.grad.abs().sum() > 0
 
 
 @pytest.mark.slow

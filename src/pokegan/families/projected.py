@@ -91,9 +91,9 @@ class ProjectedDiscriminator(nn.Module):
         dcgan_init(self.heads)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.proj_size:
+        if x.shape[-1] != self.proj_size:     # antialiased when shrinking (128 px data, 64 px net)
             x = F.interpolate(x, size=(self.proj_size, self.proj_size), mode="bilinear",
-                              align_corners=False)
+                              align_corners=False, antialias=x.shape[-1] > self.proj_size)
         # frozen and outside this module's state: autograd reaches G's images through it in the
         # G step and builds nothing in the D step (neither its weights nor the inputs need grad)
         feats = frozen_network(x.device).features(x.contiguous(memory_format=torch.channels_last))
