@@ -41,6 +41,10 @@ BEST = dict(upsample="resize_conv", lr=4e-4)   # best_artwork's levers (EMA: eve
 ADA_OPS = "color,translation,cutout"           # D-side ops: p adapted with ada_target, else p = 1
 FASTGAN = dict(model="fastgan", loss="hinge", diffaugment="color,translation")
 BEST_ADA04 = dict(BEST, diffaugment=ADA_OPS, ada_target=0.4)   # ADA on best; best+diffaug beats it
+# the projected discriminator (frozen EfficientNet-Lite0 features) with the paper's optimiser:
+# lr 2e-4 for both networks, Adam betas (0, 0.99); DiffAugment's three ops on every image
+PROJ = dict(model="projected", loss="hinge", upsample="resize_conv", diffaugment=ADA_OPS,
+            beta1=0.0, beta2=0.99)
 # config name → TrainConfig overrides (on top of params.yaml's top-level values)
 ALL = dict(upsample="resize_conv", loss="hinge", lr=1e-4, lr_d=4e-4, r1=0.1, r1_every=4)
 CONFIGS: dict[str, dict] = {
@@ -112,13 +116,18 @@ CONFIGS: dict[str, dict] = {
     "baseline+ada": dict(diffaugment=ADA_OPS, ada_target=0.6),
     # and its DiffAugment twin (dcgan_artwork_diffaug: every op on every image, p = 1)
     "baseline+diffaug": dict(diffaugment=ADA_OPS),
+    # a discriminator on pretrained features: the resize-conv DCGAN G or FastGAN's G against it,
+    # with the frozen network seeing the 64 px images as they are or upsampled to 96 or 128 px
+    # (its deepest map: 2×2, 3×3, 4×4; its cost grows with the square of the size)
+    **{f"proj{size}{g_name}": dict(PROJ, proj_size=size, **g_keys)
+       for size in (64, 96, 128) for g_name, g_keys in (("", {}), ("+fastg", {"proj_g": "fastgan"}))},
 }
 DEFAULT_ORDER = ["baseline", "all", "resize_conv", "hinge", "ttur", "r1", "resize_conv+hinge",
                  "resize_conv+diffaug", "mbstd", "diffaug+all"]
 CURVE_COLUMNS = ["config", "seed", "generator", "epoch", "images_seen", "fid", "kid", "kid_std",
                  "precision", "recall", "samples"]
 COLUMNS = ["config", "generator", "seed", "fid", "kid", "kid_std", "precision", "recall",
-           "epochs", "images_seen", "samples", "train_s", "threads", "precision_mode", "overrides"]
+           "copies", "copies_real", "epochs", "images_seen", "samples", "train_s", "threads", "precision_mode", "overrides"]
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -252,13 +261,26 @@ def check_configs(configs: dict[str, dict], params: str | Path, dataset: str = "
     config.parse(raw)
 
 
+def _copies(rows) -> str:
+    """The mean copy share of ``rows`` and, in brackets, that of real halves; "—" for rows
+    scored before the bench measured it."""
+    import pandas as pd
+    if "copies" not in rows:
+        return "—"
+    share, real = (pd.to_numeric(rows[k], errors="coerce")    # older rows: empty CSV cells
+                   for k in ("copies", "copies_real"))
+    return "—" if share.isna().all() else f"{share.mean():.3f} ({real.mean():.3f})"
+
+
 def markdown(df, meta: str) -> str:
     """Per-run rows, then one summary line per lever: mean ± half the range over seeds."""
     lines = ["# Ablation of the generation-quality levers", "", meta, "",
              "Lower is better for both. ± is half the range over the seeds (the spread); a lever "
-             "helps only where its mean beats the baseline's by more than both spreads.", "",
+             "helps only where its mean beats the baseline's by more than both spreads. `copies`: "
+             "the share of samples the memorisation test calls copies of a training image, and "
+             "in brackets the share one half of the real images scores against the other.", "",
              "## Summary (mean over seeds)", "",
-             "| lever | seeds | FID | KID |", "|---|---|---|---|"]
+             "| lever | seeds | FID | KID | copies (real halves) |", "|---|---|---|---|---|"]
     if len(df):
         df = df.assign(lever=df["config"].where(df["generator"] == "live",
                                                 df["config"] + "+ema"))
@@ -269,13 +291,15 @@ def markdown(df, meta: str) -> str:
             f, k = g["fid"].astype(float), g["kid"].astype(float)
             seeds = ", ".join(str(s) for s in sorted(g["seed"]))
             spread = lambda s: f" ± {(s.max() - s.min()) / 2:.{3 if s is k else 1}f}" if len(s) > 1 else ""
-            lines.append(f"| {lever} | {seeds} | {f.mean():.1f}{spread(f)} | {k.mean():.3f}{spread(k)} |")
+            lines.append(f"| {lever} | {seeds} | {f.mean():.1f}{spread(f)} | {k.mean():.3f}{spread(k)} "
+                         f"| {_copies(g)} |")
         lines += ["", "## Every run", "",
-                  "| lever | seed | FID | KID | precision | recall | train s | threads | overrides |",
-                  "|---|---|---|---|---|---|---|---|---|"]
-        for _, r in df.iterrows():
+                  "| lever | seed | FID | KID | precision | recall | copies (real halves) | train s "
+                  "| threads | overrides |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for i, r in df.iterrows():
             lines.append(f"| {r['lever']} | {r['seed']} | {float(r['fid']):.1f} | {float(r['kid']):.3f} "
-                         f"| {float(r['precision']):.3f} | {float(r['recall']):.3f} "
+                         f"| {float(r['precision']):.3f} | {float(r['recall']):.3f} | {_copies(df.loc[[i]])} "
                          f"| {float(r['train_s']):.0f} | {r['threads']} | `{r['overrides']}` |")
     return "\n".join(lines) + "\n"
 
@@ -428,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
             "quality). `train s` is wall time on `threads` CPU threads under whatever else ran "
             "(some runs were paused), not a speed measure. Rows with `train_on=flips` train on "
             "the originals and mirrors only (2/3 of the images per epoch); `model=fastgan` rows "
-            "use the FastGAN-style family. The CSV's `images_seen` and `precision_mode` columns "
+            "use the FastGAN-style family, `model=projected` rows the projected discriminator on "
+            "frozen EfficientNet-Lite0 features. The CSV's `images_seen` and `precision_mode` columns "
             "say what each run saw and computed in.")
     if args.merge:   # adds rows to a table: its description stays (not this command line's budget)
         rows = merge_rows(rows, *(_read_rows(Path(p)) for p in args.merge))
@@ -446,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
                           latents=seeded_latents(0, args.samples, G.latent_dim),
                           labels=sampling_labels(G, g_meta, args.samples, 0))
             out[kind] = score(real, FeatureSet(net.extract(imgs, ev.batch_size, desc=f"{desc} {kind}")),
-                              ev, 0)
+                              ev, 0, final=True)     # final: also the copy share
         return out
 
     if args.curve:
@@ -528,12 +553,14 @@ def main(argv: list[str] | None = None) -> int:
                 "config": name, "generator": kind, "seed": seed, "fid": round(s["fid"], 2),
                 "kid": round(s["kid"], 5), "kid_std": round(s["kid_std"], 5),
                 "precision": round(s["precision"], 4), "recall": round(s["recall"], 4),
+                "copies": round(s["copies"], 4), "copies_real": round(s["copies_real"], 4),
                 "epochs": info["epochs"], "images_seen": info["images_seen"],
                 "samples": s["samples"], "train_s": info["seconds"], "threads": info["threads"],
                 "precision_mode": info["precision"],
                 "overrides": " ".join(f"{k}={v}" for k, v in overrides.items())})
             print(f"{name} seed {seed} {kind}: FID {s['fid']:.1f} KID {s['kid']:.4f} "
-                  f"P {s['precision']:.3f} R {s['recall']:.3f}", flush=True)
+                  f"P {s['precision']:.3f} R {s['recall']:.3f} copies {s['copies']:.3f} "
+                  f"(real halves {s['copies_real']:.3f})", flush=True)
         _write(rows, csv_path, md_path, note)
         print(f"{name} seed {seed}: done in {time.perf_counter() - t0:.0f} s", flush=True)
     if not args.train_only:

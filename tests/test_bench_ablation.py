@@ -171,6 +171,7 @@ def test_a_conditional_config_trains_on_type_labels_and_is_scored_and_drawn(tmp_
                           "--md", str(tmp_path / "abl.md")]) == 0
     rows = pd.read_csv(csv)
     assert sorted(rows.generator) == ["ema", "live"] and rows.kid.notna().all()
+    assert rows.copies.between(0, 1).all() and rows.copies_real.between(0, 1).all()
     G, meta = load_generator(work / "cbest+diffaug_s0" / "generator.pt")
     assert meta["labels"] == ["fire", "water"] and meta["label_counts"] == [8, 8]
     assert torch.equal(sampling_labels(G, meta, 12, 0), empirical_labels(12, [8, 8], 0))
@@ -179,3 +180,12 @@ def test_a_conditional_config_trains_on_type_labels_and_is_scored_and_drawn(tmp_
     assert ablation.main([*args, "--figure", str(tmp_path / "f.png"), "--figure-epochs", "2"]) == 0
     assert (tmp_path / "f.png").stat().st_size > 0
     assert len(given) == 4 and all(torch.equal(y, sampling_labels(G, meta, 16, 0)) for y in given[2:])
+
+
+def test_the_table_shows_the_copy_share_beside_its_real_yardstick():
+    rows = [dict(_row("proj64", s, "ema", 0.1), copies=c, copies_real=0.3)
+            for s, c in ((0, 0.2), (1, 0.4))]
+    md = ablation.markdown(pd.DataFrame(rows + [_row("best", 0, "ema", 0.2)]), "note")
+    assert "| proj64+ema | 0, 1 | 10.0 ± 0.0 | 0.100 ± 0.000 | 0.300 (0.300) |" in md
+    assert "| best+ema | 0 | 20.0 | 0.200 | — |" in md          # scored before copies were
+    assert "| 0.000 | 0.000 | 0.200 (0.300) | 1 |" in md        # one run's row

@@ -3,6 +3,7 @@
     pokegan sample models/dcgan_artwork -n 64 -o grid.png
     pokegan sample models/cdcgan_artwork --type water -o water.png
     pokegan sample models/dcgan_artwork --checkpoint best -o best.png
+    pokegan nearest models/best_artwork -n 16 -o nearest.png
     pokegan interpolate models/dcgan_artwork --seeds 3 17 --steps 8 -o walk.png
     pokegan interpolate models/cdcgan_artwork --types fire water grass -o types.png
     pokegan interpolate models/aegan_artwork bulbasaur charmander --steps 8 -o strip.png
@@ -91,6 +92,30 @@ def cmd_sample(args) -> int:
         nrow = args.nrow or max(1, int(round(args.n ** 0.5)))
         save_grid_png(images, out, nrow=nrow)
         print(f"wrote a grid of {len(images)} samples to {out}")
+    return 0
+
+
+def cmd_nearest(args) -> int:
+    import numpy as np
+
+    from pokegan.config import MAX_SAMPLES
+    from pokegan.explore import GenerateError, nearest_artworks
+    from pokegan.models.io import save_grid_png
+
+    if not 1 <= args.n <= MAX_SAMPLES:
+        raise CliError(f"-n must be between 1 and {MAX_SAMPLES}, got {args.n}")
+    G, meta = _load_generator(args.model, args.checkpoint)
+    try:
+        pairs, dist, copies = nearest_artworks(G, meta, args.n, args.seed, args.reference, args.data)
+    except GenerateError as exc:
+        raise CliError(str(exc)) from None
+    nrow = args.nrow or max(1, int(round(args.n ** 0.5)))
+    out = save_grid_png(pairs, args.output, nrow=2 * nrow)
+    print(f"wrote {out}: {args.n} samples, each beside its nearest real image (Inception "
+          f"distance: median {float(np.median(dist)):.1f})")
+    print(f"copies by the memorisation test: {int(copies.sum())} of {args.n}"
+          + (f" (samples {', '.join(str(i) for i in np.flatnonzero(copies))}, counted from 0)"
+             if copies.any() else ""))
     return 0
 
 
@@ -210,6 +235,26 @@ def build_parser() -> argparse.ArgumentParser:
                         "the lowest curve KID, models/best/<variant>.pt, written by evaluate) or "
                         "an epoch number with a checkpoint")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("nearest", help="samples beside their nearest training images",
+                       description="Draw samples and put each beside its nearest real training "
+                                   "image in Inception pool3 space (the reference set the metrics "
+                                   "use), and say which of them the memorisation test calls "
+                                   "copies. Run in the repository (it reads data/reference and "
+                                   "data/prepared).")
+    p.add_argument("model", help="model folder (models/<variant>) or a generator .pt file")
+    p.add_argument("-n", type=int, default=16, help="number of samples (default 16)")
+    p.add_argument("-o", "--output", default="nearest.png", help="grid PNG (default nearest.png)")
+    p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    p.add_argument("--nrow", type=int, default=None,
+                   help="pairs per grid row (default: about a square)")
+    p.add_argument("--checkpoint", default="last", metavar="WHICH",
+                   help="as for `pokegan sample`: last (default), best or an epoch number")
+    p.add_argument("--reference", default=None, metavar="NPZ",
+                   help="real features (default data/reference/<the model's dataset>.npz)")
+    p.add_argument("--data", default="data/prepared",
+                   help="prepared data folder (default data/prepared)")
+    p.set_defaults(func=cmd_nearest)
 
     p = sub.add_parser("interpolate", help="a walk through the latent space, as one row of images",
                        description="One row of images along a path through the latent space. "

@@ -165,6 +165,11 @@ class TrainConfig:
     # fastgan only (pokegan.families.fastgan)
     fastgan_ch: int = _f(32, lo=4, hi=512, doc="fastgan width unit: G 8c..c/2, D c..8c channels")
     recon: float = _f(1.0, lo=0.0, doc="fastgan: weight of D's L1 reconstruction of real images")
+    # projected only (pokegan.families.projected)
+    proj_g: str = _f("dcgan", choices=("dcgan", "fastgan"), doc="projected: the generator, the "
+                     "resize-conv DCGAN G or FastGAN's G")
+    proj_size: int = _f(64, choices=(64, 96, 128, 160, 192, 224), doc="projected: side in px the "
+                        "images are resized to before the frozen feature network")
     # AEGAN only (Lazarou's final weights); ignored by dcgan.
     alpha_x: float = _f(0.005, lo=0.0)
     alpha_z: float = _f(0.1, lo=0.0)
