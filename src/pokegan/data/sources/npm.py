@@ -149,11 +149,13 @@ class NpmSource(Source):
     def build(self, raw: Path, workers: int | None):
         d, package = self.cfg.data, self.work / "extract"
         results = {"artwork": pokeapi.build_artwork(package / pokeapi.ARTWORK_DIR, raw / "artwork",
-                                                    d.render_size, d.include_female, workers)}
+                                                    d.render_size, d.include_female, workers,
+                                                    d.max_pixels)}
         if d.sprites.max_images:            # 0: no sprite dataset (the default budget)
             results["sprites"] = pokeapi.build_sprites(
                 package / pokeapi.SPRITES_DIR, raw / "sprites", d.sprites.max_images,
-                self.cfg.train.seed, d.sprites.include_back, d.sprites.include_shiny, workers)
+                self.cfg.train.seed, d.sprites.include_back, d.sprites.include_shiny, workers,
+                d.max_pixels)
         ids = sorted({r["pokedex_id"] for res in results.values() for r in res["rows"]})
         pokedex = pdx.pokedex_table(self.dex, ids)
         species = dict(zip(pokedex["id"], pokedex["species"]))
