@@ -31,7 +31,7 @@ COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")   # torch
 TRAIN_ON = ("all", "flips")   # rows of the prepared set a variant trains on (see data.prepared)
 # A variant's name becomes folders (models/<name>/, stale/<name>/), files (metrics/<name>.json)
 # and a key path (`dvc exp run -S variants.<name>.lr=...`): one word, no '/', '..' or '.'.
-VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,63}$")
 BEST_DIR = "best"       # models/best/<variant>.pt, beside the variants' own folders
 # Most images generated for one score / one `pokegan sample`: the usual FID protocol's 50,000.
 # KID works on subsets (kid_subset_size), so memory grows with the features, not with N².
@@ -293,8 +293,11 @@ def _build(cls, raw: dict, prefix: str):
 _SECTIONS = {"data": DataConfig, "group": GroupConfig, "augment": AugmentConfig, "eval": EvalConfig}
 
 
-def parse(raw: dict) -> Config:
-    """Validate a params mapping (as read from YAML) and return the typed config."""
+def parse(raw: dict, *, variant_folders: bool = True) -> Config:
+    """Validate a params mapping (as read from YAML) and return the typed config.
+
+    ``variant_folders=False`` skips the check that variant names can be folders, for callers
+    that validate settings under names of their own (the ablation bench's levers)."""
     if not isinstance(raw, dict):
         raise ConfigError("params.yaml: expected a mapping at the top level")
     allowed = set(_SHARED_KEYS) | set(_SECTIONS) | {"variants"}
@@ -311,7 +314,8 @@ def parse(raw: dict) -> Config:
         raise ConfigError("variants: expected a mapping of variant name -> settings")
     variants = {}
     for vname, vraw in variants_raw.items():
-        _check_variant_name(vname)
+        if variant_folders:
+            _check_variant_name(vname)
         vraw = vraw or {}
         if not isinstance(vraw, dict):
             raise ConfigError(f"variants.{vname}: expected a mapping, got {vraw!r}")
@@ -333,8 +337,8 @@ def parse(raw: dict) -> Config:
 def _check_variant_name(name) -> None:
     if not isinstance(name, str) or not VARIANT_NAME.match(name):
         raise ConfigError(f"variants.{name}: {name!r} is not allowed as a variant name; use "
-                          "letters, digits, '_' and '-' (starting with a letter or digit, at "
-                          "most 64), e.g. dcgan_artwork")
+                          "letters, digits, '_', '-' and '+' (starting with a letter or digit, "
+                          "at most 64), e.g. dcgan_artwork")
     if name == BEST_DIR:
         raise ConfigError(f"variants.{name}: {name!r} is reserved (models/{BEST_DIR}/ holds "
                           "each variant's best generator); choose another name")
