@@ -258,7 +258,7 @@ def check_configs(configs: dict[str, dict], params: str | Path, dataset: str = "
     raw = yaml.safe_load(Path(params).read_text()) or {}
     raw["variants"] = {name: {"model": "dcgan", "dataset": dataset, **overrides}
                        for name, overrides in configs.items()}
-    config.parse(raw)
+    config.parse(raw, variant_folders=False)     # a lever's name ('best+ada0.4') is no folder
 
 
 def _copies(rows) -> str:

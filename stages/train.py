@@ -34,16 +34,21 @@ def main(argv: list[str] | None = None) -> int:
     from pokegan import families
     from pokegan.models.conditional import LABEL_COLUMN, encode_labels
     from pokegan.training import train
+    from pokegan.training.loop import check_batch_size, check_images
 
     cfg = config.load(args.params).variant(args.variant)
+    images, index, meta = load_prepared(cfg.dataset, kinds=TRAIN_ON_KINDS[cfg.train_on])
     if cfg.processes > 1 and "WORLD_SIZE" not in os.environ:
+        # checked here, once, not as one error per process under torchrun
+        check_images(images, cfg)
+        check_batch_size(args.variant, cfg, images.shape[0], cfg.processes)
+        del images, index
         # data-parallel: the same script under torchrun, one process per share of the data
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                f"--nproc_per_node={cfg.processes}", __file__, *(argv or sys.argv[1:])]
         return subprocess.call(cmd)
     if os.environ.get("POKEGAN_THREADS"):
         torch.set_num_threads(int(os.environ["POKEGAN_THREADS"]))
-    images, index, meta = load_prepared(cfg.dataset, kinds=TRAIN_ON_KINDS[cfg.train_on])
     model_dir = Path("models") / args.variant
     for folder in (model_dir, model_dir / "checkpoints", model_dir / "grids"):
         remove_stale_temps(folder)             # what a killed run was writing

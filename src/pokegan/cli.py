@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -45,13 +46,28 @@ def truncated_latents(n: int, dim: int, seed: int, truncation: float | None = No
     return seeded_latents(seed, n, dim, truncation)
 
 
+# Marks a folder `sample --per-image` wrote; --overwrite replaces no other (`-o ~/Pictures`).
+SAMPLES_MARKER = ".pokegan-samples"
+_SAMPLE_FILE = re.compile(r"^\d{4,}\.png$")
+
+
 def _check_per_image_target(out: Path, overwrite: bool) -> None:
     """A folder of samples is scored as a whole (`pokegan fid`): never mix two runs' images."""
     if out.exists() and not out.is_dir():
         raise CliError(f"{out} is a file; --per-image writes a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not overwrite:
         raise CliError(f"{out} is not empty; choose a new folder or pass --overwrite to replace "
                        "its contents")
+    others = sorted(p.name for p in out.iterdir()
+                    if p.name != SAMPLES_MARKER and not _SAMPLE_FILE.match(p.name))
+    if not (out / SAMPLES_MARKER).is_file() or others:
+        why = (f"it holds {', '.join(others[:3])}{' ...' if len(others) > 3 else ''}" if others
+               else f"it has no {SAMPLES_MARKER}")
+        raise CliError(f"{out} was not written by `pokegan sample --per-image` ({why}); "
+                       "--overwrite replaces only such folders, so nothing was changed: choose "
+                       "a new folder")
 
 
 def _write_per_image(images, out: Path) -> None:
@@ -62,6 +78,8 @@ def _write_per_image(images, out: Path) -> None:
 
     try:
         with atomic_dir(out) as tmp:
+            (tmp / SAMPLES_MARKER).write_text("written by `pokegan sample --per-image`; "
+                                              "`--overwrite` may replace this folder\n")
             for i, img in enumerate(images):
                 Image.fromarray(img.permute(1, 2, 0).numpy()).save(tmp / f"{i:04d}.png")
     except OSError as exc:      # e.g. a full disk: the previous folder, if any, is unchanged
@@ -184,6 +202,18 @@ def cmd_reconstruct(args) -> int:
     return 0
 
 
+def _read_record(path: Path, fix: str) -> dict:
+    """A JSON record pokegan wrote (info.json, metrics), or a one-line error naming it."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CliError(f"{path}: unreadable or corrupt ({exc}); {fix}") from None
+    if not isinstance(record, dict):
+        raise CliError(f"{path}: not a pokegan record (a JSON {type(record).__name__}, not an "
+                       f"object); {fix}")
+    return record
+
+
 def cmd_info(args) -> int:
     model_dir = Path(args.model)
     if not model_dir.is_dir():
@@ -191,10 +221,11 @@ def cmd_info(args) -> int:
     info_path = model_dir / "info.json"
     if not info_path.exists():
         raise CliError(f"{info_path} missing: is {model_dir} a finished training run?")
-    info = json.loads(info_path.read_text())
+    info = _read_record(info_path, f"rerun `dvc repro train@{model_dir.name}`")
     metrics_path = Path("metrics") / f"{model_dir.name}.json"
     if metrics_path.exists():
-        info["metrics"] = json.loads(metrics_path.read_text())
+        info["metrics"] = _read_record(metrics_path,
+                                       f"rerun `dvc repro evaluate@{model_dir.name}`")
     if args.json:
         print(json.dumps(info, indent=2, sort_keys=True))
         return 0

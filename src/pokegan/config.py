@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,10 @@ UPSAMPLE_MODES = ("convtranspose", "resize_conv")
 LOSSES = ("bce", "hinge", "ns")
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")   # torch.compile modes
 TRAIN_ON = ("all", "flips")   # rows of the prepared set a variant trains on (see data.prepared)
+# A variant's name becomes folders (models/<name>/, stale/<name>/), files (metrics/<name>.json)
+# and a key path (`dvc exp run -S variants.<name>.lr=...`): one word, no '/', '..' or '.'.
+VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,63}$")
+BEST_DIR = "best"       # models/best/<variant>.pt, beside the variants' own folders
 # Most images generated for one score / one `pokegan sample`: the usual FID protocol's 50,000.
 # KID works on subsets (kid_subset_size), so memory grows with the features, not with N².
 MAX_SAMPLES = 50_000
@@ -38,9 +43,12 @@ class ConfigError(ValueError):
 
 
 def _f(default: Any, *, lo: float | None = None, hi: float | None = None,
-       lo_open: bool = False, choices: tuple | None = None, doc: str = ""):
-    """A dataclass field carrying its validation rule (range is inclusive unless lo_open)."""
-    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices, "doc": doc}
+       lo_open: bool = False, hi_open: bool = False, choices: tuple | None = None,
+       doc: str = ""):
+    """A dataclass field carrying its validation rule (range is inclusive unless lo_open /
+    hi_open)."""
+    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices,
+            "doc": doc}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -113,8 +121,9 @@ class TrainConfig:
     seed: int = _f(0, lo=0)
     lr: float = _f(0.0002, lo=0.0, lo_open=True, hi=1.0)
     lr_d: Optional[float] = _f(None, lo=0.0, lo_open=True, hi=1.0, doc="discriminator lr; null = lr")
-    beta1: float = _f(0.5, lo=0.0, hi=1.0)
-    beta2: float = _f(0.999, lo=0.0, hi=1.0)
+    # Adam divides by 1 - beta**t: torch refuses 1.0
+    beta1: float = _f(0.5, lo=0.0, hi=1.0, hi_open=True)
+    beta2: float = _f(0.999, lo=0.0, hi=1.0, hi_open=True)
     batch_size: int = _f(32, lo=1)
     latent_dim: int = _f(128, lo=1)
     kernel_size: int = _f(4, choices=(4,))
@@ -261,12 +270,13 @@ def _check_value(key: str, value: Any, tp, meta: dict) -> Any:
     if choices is not None and value not in choices:
         raise ConfigError(f"{key}: {value!r} is not allowed; allowed values: "
                           f"{', '.join(map(str, choices))}{_suggest(value, map(str, choices))}")
+    hi_rel = "<" if meta.get("hi_open") else "<="
     if lo is not None and (value <= lo if meta.get("lo_open") else value < lo):
         rel = ">" if meta.get("lo_open") else ">="
         raise ConfigError(f"{key}: {value!r} is out of range; must be {rel} {lo}"
-                          + (f" and <= {hi}" if hi is not None else ""))
-    if hi is not None and value > hi:
-        raise ConfigError(f"{key}: {value!r} is out of range; must be <= {hi}")
+                          + (f" and {hi_rel} {hi}" if hi is not None else ""))
+    if hi is not None and (value >= hi if meta.get("hi_open") else value > hi):
+        raise ConfigError(f"{key}: {value!r} is out of range; must be {hi_rel} {hi}")
     return value
 
 
@@ -288,8 +298,11 @@ def _build(cls, raw: dict, prefix: str):
 _SECTIONS = {"data": DataConfig, "group": GroupConfig, "augment": AugmentConfig, "eval": EvalConfig}
 
 
-def parse(raw: dict) -> Config:
-    """Validate a params mapping (as read from YAML) and return the typed config."""
+def parse(raw: dict, *, variant_folders: bool = True) -> Config:
+    """Validate a params mapping (as read from YAML) and return the typed config.
+
+    ``variant_folders=False`` skips the check that variant names can be folders, for callers
+    that validate settings under names of their own (the ablation bench's levers)."""
     if not isinstance(raw, dict):
         raise ConfigError("params.yaml: expected a mapping at the top level")
     allowed = set(_SHARED_KEYS) | set(_SECTIONS) | {"variants"}
@@ -306,6 +319,8 @@ def parse(raw: dict) -> Config:
         raise ConfigError("variants: expected a mapping of variant name -> settings")
     variants = {}
     for vname, vraw in variants_raw.items():
+        if variant_folders:
+            _check_variant_name(vname)
         vraw = vraw or {}
         if not isinstance(vraw, dict):
             raise ConfigError(f"variants.{vname}: expected a mapping, got {vraw!r}")
@@ -322,6 +337,16 @@ def parse(raw: dict) -> Config:
     cfg = Config(train=train, variants=variants, raw=raw, **sections)
     _cross_checks(cfg)
     return cfg
+
+
+def _check_variant_name(name) -> None:
+    if not isinstance(name, str) or not VARIANT_NAME.match(name):
+        raise ConfigError(f"variants.{name}: {name!r} is not allowed as a variant name; use "
+                          "letters, digits, '_', '-' and '+' (starting with a letter or digit, "
+                          "at most 64), e.g. dcgan_artwork")
+    if name == BEST_DIR:
+        raise ConfigError(f"variants.{name}: {name!r} is reserved (models/{BEST_DIR}/ holds "
+                          "each variant's best generator); choose another name")
 
 
 def _cross_checks(cfg: Config) -> None:

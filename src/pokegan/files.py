@@ -33,6 +33,9 @@ class WriteError(OSError):
 # Temporary names end in ``.p<pid>.tmp``: a process killed while writing leaves such a file or
 # folder behind, and the next write into the same folder removes it once that pid is gone.
 _STALE_RE = re.compile(r"\.p(\d+)\.tmp$")
+# The folder :func:`atomic_dir` replaces, moved aside for the moment between its two renames:
+# if the process dies there, this is the only complete copy, to be put back, not removed.
+_REPLACED_RE = re.compile(r"^\.(?P<name>.+)\.old\.p\d+\.tmp$")
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _LOW_SPACE = 1 << 20  # bytes; below this a failed write is reported as a full disk
 
@@ -56,7 +59,8 @@ def _pid_alive(pid: int) -> bool:
 def remove_stale_temps(folder: str | Path, prefix: str = ".") -> list[Path]:
     """Remove temporary files/folders this module made in ``folder`` (names starting with
     ``prefix`` and ending in ``.p<pid>.tmp``) whose process no longer runs, i.e. what a killed
-    run left behind. Returns what was removed."""
+    run left behind. A folder :func:`atomic_dir` had moved aside when it was killed goes back
+    to its name if nothing took that name since. Returns what was removed."""
     removed = []
     try:
         entries = list(os.scandir(folder))
@@ -67,6 +71,16 @@ def remove_stale_temps(folder: str | Path, prefix: str = ".") -> list[Path]:
         if not entry.name.startswith(prefix) or m is None or _pid_alive(int(m.group(1))):
             continue
         path = Path(entry.path)
+        replaced = _REPLACED_RE.match(entry.name)
+        if replaced and entry.is_dir(follow_symlinks=False):
+            target = path.with_name(replaced.group("name"))
+            if not os.path.lexists(target):
+                try:
+                    os.replace(path, target)
+                    _fsync_dir(target.parent)
+                except OSError:
+                    pass
+                continue
         try:
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(path)
@@ -76,6 +90,32 @@ def remove_stale_temps(folder: str | Path, prefix: str = ".") -> list[Path]:
             continue  # removed by someone else meanwhile, or not ours to remove
         removed.append(path)
     return removed
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames in ``folder`` durable (a rename is an entry in its folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:   # a platform that cannot open folders (Windows)
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _sync_tree(folder: Path) -> None:
+    """Everything written under ``folder`` on disk: one ``sync`` where the OS has it, rather
+    than an fsync per file (a dataset is thousands of images)."""
+    if hasattr(os, "sync"):
+        os.sync()
+        return
+    for dirpath, _, filenames in os.walk(folder):
+        for name in filenames:
+            with open(os.path.join(dirpath, name), "rb+") as fh:
+                os.fsync(fh.fileno())
 
 
 def _write_failed(target: Path, exc: BaseException) -> WriteError | None:
@@ -126,6 +166,7 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
         with open(tmp, "rb+") as fh:  # data on disk before the rename makes it visible
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+        _fsync_dir(target.parent)
     except (OSError, RuntimeError) as exc:
         err = None if isinstance(exc, WriteError) else _write_failed(target, exc)
         if err is None:
@@ -140,7 +181,9 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``target``; on success it replaces ``target``.
 
     On any exception the folder is removed and ``target`` is left as it was; a full disk is
-    reported as :class:`WriteError` naming ``target``.
+    reported as :class:`WriteError` naming ``target``. A process killed between the two renames
+    (``target`` aside, the new folder in) leaves the old folder under a ``.old`` name, which the
+    next write into the same parent folder puts back (:func:`remove_stale_temps`).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -149,11 +192,13 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     os.chmod(tmp, 0o777 & ~_UMASK)
     try:
         yield tmp
+        _sync_tree(tmp)
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old{_temp_tag()}")
             os.replace(target, old)
         os.replace(tmp, target)
+        _fsync_dir(target.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except (OSError, RuntimeError) as exc:

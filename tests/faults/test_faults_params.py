@@ -23,6 +23,13 @@ def _top(**kw):
     return change
 
 
+def _variants(**names):
+    """Variants of these names, each a copy of `tiny`."""
+    def change(p):
+        p["variants"].update({n: dict(p["variants"]["tiny"]) for n in names})
+    return change
+
+
 def _augment(**kw):
     def change(p):
         p["augment"].update(kw)
@@ -60,6 +67,17 @@ CASES = [
      ("augment",), ["augment.select", "'all'", "type:<type>", "colour:<colour>"]),
     ("eval-samples", "eval.samples: 1", lambda p: p["eval"].update(samples=1),
      ("evaluate", "tiny"), ["eval.samples", ">= 2"]),
+    ("beta1-one", "beta1: 1.0 (Adam needs < 1)", _top(beta1=1.0), ("train", "tiny"),
+     ["beta1", "1.0", "< 1.0"]),
+    ("beta2-one", "variants.tiny.beta2: 1.0", _variant(beta2=1.0), ("train", "tiny"),
+     ["variants.tiny.beta2", "< 1.0"]),
+    ("variant-best", "variant named best (models/best/ is every variant's best G)",
+     _variants(best=True), ("train", "best"), ["variants.best", "reserved", "models/best/"]),
+    ("variant-dotdot", "variant named ../escape (outside models/)",
+     _variants(**{"../escape": True}), ("train", "../escape"),
+     ["variants.../escape", "not allowed as a variant name"]),
+    ("variant-slash", "variant named a/b", _variants(**{"a/b": True}), ("train", "a/b"),
+     ["variants.a/b", "not allowed as a variant name"]),
 ]
 
 

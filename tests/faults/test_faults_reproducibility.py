@@ -174,16 +174,14 @@ def test_evaluation_refuses_another_runs_generator(case, eval_root, monkeypatch,
 def test_per_image_samples_never_mix_two_runs(tmp_path, monkeypatch, faults):
     from PIL import Image
 
-    from pokegan.cli import main
+    from pokegan.cli import SAMPLES_MARKER, main
     from pokegan.models.dcgan import Generator
     row = faults.tried("bad-input", "pokegan sample --per-image into a folder of older samples")
     torch.manual_seed(0)
     gen = tmp_path / "g.pt"
     save_model(gen, Generator(16, 32), {"model": "dcgan", "latent_dim": 16, "image_size": 32})
     out = tmp_path / "samples"
-    out.mkdir()
-    for i in range(5):
-        Image.new("RGB", (8, 8)).save(out / f"{i:04d}.png")
+    assert main(["sample", str(gen), "-n", "5", "--seed", "1", "--per-image", "-o", str(out)]) == 0
     old = tree(out)
 
     assert main(["sample", str(gen), "-n", "3", "--per-image", "-o", str(out)]) == 1
@@ -202,7 +200,8 @@ def test_per_image_samples_never_mix_two_runs(tmp_path, monkeypatch, faults):
     assert tree(out) == old and not list(tmp_path.glob(".samples*"))  # old folder intact, no temp
     monkeypatch.setattr(Image.Image, "save", real_save)
     assert main(["sample", str(gen), "-n", "3", "--per-image", "--overwrite", "-o", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["0000.png", "0001.png", "0002.png"]
+    assert sorted(p.name for p in out.iterdir()) == [SAMPLES_MARKER, "0000.png", "0001.png",
+                                                     "0002.png"]
     row.done("refused without --overwrite; a crash mid-write left the old folder whole; "
              "--overwrite gave exactly the 3 new images")
 

@@ -9,10 +9,14 @@ with a short human reason, which callers record instead of crashing.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
+import re
 import struct
 import warnings
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Iterator
 
@@ -24,6 +28,10 @@ from pokegan.data import DataError
 WHITE = (255, 255, 255)
 MIN_SIDE = 8  # smaller images (1×1 tracking pixels, icons) carry no Pokémon
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".svg")
+MAX_PIXELS = 40_000_000  # data.max_pixels' default
+# An animated GIF decodes every frame at the full canvas: its frames together get the pixel
+# budget of one image, and a frame count cap bounds the per-frame work on tiny canvases.
+MAX_GIF_FRAMES = 10_000
 
 
 class BadImage(DataError):
@@ -66,15 +74,28 @@ def composite_on_white(rgba: np.ndarray) -> np.ndarray:
     return out.astype(np.uint8)
 
 
-def pad_to_square(img: Image.Image, fill=WHITE) -> Image.Image:
-    """Centre ``img`` on a square canvas of its longer side (no scaling)."""
+def pad_to_square(img: Image.Image, fill=WHITE, max_pixels: int | None = None) -> Image.Image:
+    """Centre ``img`` on a square canvas of its longer side (no scaling).
+
+    With ``max_pixels``, an image whose square canvas would exceed it raises :class:`BadImage`:
+    a panorama under the budget (60000x300) would otherwise allocate a 60000² canvas."""
     w, h = img.size
     if w == h:
         return img
     side = max(w, h)
+    if max_pixels is not None:
+        check_square(w, h, max_pixels)
     canvas = Image.new("RGB", (side, side), fill)
     canvas.paste(img, ((side - w) // 2, (side - h) // 2))
     return canvas
+
+
+def check_square(w: int, h: int, max_pixels: int) -> None:
+    """:class:`BadImage` when the square canvas of a w×h image would exceed ``max_pixels``."""
+    side = max(w, h)
+    if side * side > max_pixels:
+        raise BadImage(f"too elongated ({w}x{h}: its {side}x{side} square canvas has "
+                       f"{side * side} pixels > data.max_pixels {max_pixels})")
 
 
 def pixel_hash(img: Image.Image) -> str:
@@ -86,7 +107,7 @@ def pixel_hash(img: Image.Image) -> str:
 
 
 # --------------------------------------------------------------------------- decoding
-def decode_image(path: str | Path, max_pixels: int = 40_000_000, min_side: int = MIN_SIDE
+def decode_image(path: str | Path, max_pixels: int = MAX_PIXELS, min_side: int = MIN_SIDE
                  ) -> Image.Image:
     """Open any image file as RGB on white, or raise :class:`BadImage` saying why.
 
@@ -107,26 +128,18 @@ def decode_image(path: str | Path, max_pixels: int = 40_000_000, min_side: int =
         raise BadImage("empty file (0 bytes)", path)
     if path.suffix.lower() == ".svg":
         try:
-            return render_svg(path, 256)
+            return render_svg(path, 256, max_pixels, min_side)
         except BadImage as exc:
             raise BadImage(exc.reason, path) from None
     with warnings.catch_warnings():
-        # we do our own size check (max_pixels, from the header); PIL's global bomb limit
-        # (which raises at open beyond twice its value) follows ours while we open the file
+        # our own size check (max_pixels, from the header) decides, not PIL's warning
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        saved_limit = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = max(int(max_pixels), 1)
         try:
-            img = Image.open(path)
-        except Image.DecompressionBombError:
-            raise BadImage(f"too large (over data.max_pixels {max_pixels}; skipped before "
-                           "decoding)", path) from None
+            img = open_within(path, max_pixels)
         except UnidentifiedImageError:
             raise BadImage("not a recognised image format", path) from None
         except (OSError, ValueError, SyntaxError) as exc:
             raise BadImage(f"truncated or unreadable image header ({exc})", path) from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved_limit
         try:
             w, h = img.size
             if w * h > max_pixels:
@@ -149,21 +162,97 @@ def decode_image(path: str | Path, max_pixels: int = 40_000_000, min_side: int =
             img.close()
 
 
+def open_within(path: str | Path, max_pixels: int) -> Image.Image:
+    """``Image.open`` with PIL's global bomb limit (which raises at open beyond twice its value)
+    following ``max_pixels`` while the header is read; a bomb raises :class:`BadImage`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        saved_limit = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = max(int(max_pixels), 1)
+        try:
+            return Image.open(path)
+        except Image.DecompressionBombError:
+            raise BadImage(f"too large (over data.max_pixels {max_pixels}; skipped before "
+                           "decoding)", path) from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved_limit
+
+
 # --------------------------------------------------------------------------- SVG
-def render_svg(path: str | Path, size: int) -> Image.Image:
-    """Rasterise an SVG on white so that its longer side is ``size``; then pad to a square."""
+_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+# embedded rasters the renderer decodes itself; any other href (a path, a URL, a nested SVG)
+# would make it read outside the SVG
+_EMBEDDED_RASTER = re.compile(r"^data:image/(png|jpeg|jpg|gif|webp)\s*;\s*base64\s*,(.*)$",
+                              re.IGNORECASE | re.DOTALL)
+
+
+def safe_svg_text(path: str | Path, max_pixels: int = MAX_PIXELS) -> str:
+    """The SVG at ``path`` re-serialised for the renderer, or :class:`BadImage` saying why not.
+
+    The renderer resolves ``href``s to files (relative to the working directory, or absolute)
+    and would paste any image it finds there into ours. So the file is parsed here (expat:
+    no external entities, bounded entity expansion), every ``href`` must be an ``#id`` or an
+    embedded PNG/JPEG/GIF/WebP within ``max_pixels``, and the renderer gets our serialisation,
+    never the original text with its DTD.
+    """
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise BadImage(f"SVG could not be rendered (not well-formed XML: {exc})", path) from None
+    except (OSError, ValueError) as exc:
+        raise BadImage(f"SVG could not be rendered (unreadable: {exc})", path) from None
+    for el in root.iter():
+        for attr in ("href", _XLINK_HREF):
+            href = (el.get(attr) or "").strip()
+            if not href or href.startswith("#"):
+                continue
+            embedded = _EMBEDDED_RASTER.match(href)
+            if embedded is None:
+                shown = href if len(href) <= 80 else href[:77] + "..."
+                raise BadImage(f"SVG links to {shown!r} outside itself; only #references and "
+                               "embedded PNG/JPEG/GIF/WebP images are rendered", path)
+            _check_embedded(embedded.group(2), max_pixels, path)
+    return ET.tostring(root, encoding="unicode")
+
+
+def _check_embedded(b64: str, max_pixels: int, path) -> None:
+    """An embedded raster's size from its header, before the renderer decodes it."""
+    try:
+        data = base64.b64decode("".join(b64.split()), validate=True)
+        with Image.open(io.BytesIO(data)) as img:
+            w, h = img.size
+    except (binascii.Error, ValueError, OSError, Image.DecompressionBombError) as exc:
+        raise BadImage(f"SVG embeds an unreadable image ({type(exc).__name__})", path) from None
+    if w * h > max_pixels:
+        raise BadImage(f"SVG embeds a {w}x{h} image ({w * h} pixels > data.max_pixels "
+                       f"{max_pixels})", path)
+
+
+def render_svg(path: str | Path, size: int, max_pixels: int = MAX_PIXELS,
+               min_side: int = MIN_SIDE) -> Image.Image:
+    """Rasterise an SVG on white so that its longer side is ``size``; then pad to a square.
+
+    The first render fits the SVG in a ``size``×``size`` box, so no declared width or height
+    can make the renderer allocate more than about ``size``² pixels; only when rounding makes
+    it a pixel too tall is it rendered again to the height (byte-identical to fitting the
+    width first, then the height). What the SVG may reference: :func:`safe_svg_text`.
+    """
     import resvg_py
 
-    path = str(path)
+    text = safe_svg_text(path, max_pixels)
     try:
-        png = resvg_py.svg_to_bytes(svg_path=path, background="#ffffff", width=size)
+        png = resvg_py.svg_to_bytes(svg_string=text, background="#ffffff", width=size,
+                                    height=size)
         img = Image.open(io.BytesIO(png))
-        if img.size[1] > size:  # taller than wide: fit the height instead
-            png = resvg_py.svg_to_bytes(svg_path=path, background="#ffffff", height=size)
+        if img.size[1] > size:  # taller than the box by rounding: fit the height instead
+            png = resvg_py.svg_to_bytes(svg_string=text, background="#ffffff", height=size)
             img = Image.open(io.BytesIO(png))
         img.load()
     except (ValueError, OSError) as exc:
         raise BadImage(f"SVG could not be rendered ({exc})", path) from None
+    if min(img.size) < min_side:
+        raise BadImage(f"too elongated (rendered at {size} px it is {img.size[0]}x{img.size[1]}; "
+                       f"need at least {min_side} px a side)", path)
     img = flatten_on_white(img)
     img = pad_to_square(img)
     if img.size != (size, size):  # rounding of the fitted side (e.g. 255 or 257 px)
@@ -172,13 +261,24 @@ def render_svg(path: str | Path, size: int) -> Image.Image:
 
 
 # --------------------------------------------------------------------------- GIF frames
-def gif_frames(path: str | Path) -> Iterator[Image.Image]:
+def gif_frames(path: str | Path, max_pixels: int = MAX_PIXELS,
+               max_frames: int = MAX_GIF_FRAMES) -> Iterator[Image.Image]:
     """Yield every frame of an animated GIF as RGB on white, at the GIF's canvas size.
 
     PIL composes each frame with the previous one according to the GIF disposal method, so
-    a frame is the picture as shown, not the raw (partial) frame rectangle.
+    a frame is the picture as shown, not the raw (partial) frame rectangle. Raises
+    :class:`BadImage` before decoding a frame that would take all frames together past
+    ``max_pixels`` (each frame is a full canvas) or past ``max_frames`` frames.
     """
-    with Image.open(path) as im:
-        for frame in ImageSequence.Iterator(im):
+    with open_within(path, max_pixels) as im:
+        w, h = im.size
+        if w * h > max_pixels:
+            raise BadImage(f"too large ({w}x{h} = {w * h} pixels > data.max_pixels "
+                           f"{max_pixels}; skipped before decoding)", path)
+        for i, frame in enumerate(ImageSequence.Iterator(im)):
+            if i >= max_frames or (i + 1) * w * h > max_pixels:
+                raise BadImage(f"too many frames (more than {i} of {w}x{h}; at most "
+                               f"{max_frames} frames and data.max_pixels {max_pixels} pixels "
+                               "in all)", path)
             yield Image.fromarray(composite_on_white(np.asarray(frame.convert("RGBA"))), "RGB")
 

@@ -18,6 +18,7 @@ resolved by the sources module, which matches them to byte-identical named form 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -91,6 +92,13 @@ def require_node_tools() -> None:
                         "or set data.source: folder (a local folder of images) in params.yaml")
 
 
+def node_env() -> dict[str, str]:
+    """The environment node runs the dex package in: enough to find node, nothing else — no
+    tokens or credentials of ours, and no NODE_OPTIONS (``--require``) that would load code
+    before the package's."""
+    return {"PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8"}
+
+
 def dump_dex(package_dir: str | Path) -> list[dict]:
     """Every species of the extracted (integrity-checked) dex package in ``package_dir`` as a
     dict (id, name, num, base, forme, types, gen, color), read by node."""
@@ -103,7 +111,7 @@ def dump_dex(package_dir: str | Path) -> list[dict]:
     script = package_dir.parent / "dump_dex.js"
     script.write_text(_NODE_SCRIPT)
     res = subprocess.run(["node", str(script), str(module), json.dumps(DEX_STUBBED)],
-                         capture_output=True, text=True, cwd=package_dir.parent)
+                         capture_output=True, text=True, cwd=package_dir.parent, env=node_env())
     if res.returncode != 0:
         raise DataError(f"data.dex_package: reading {module} with node failed: "
                         f"{res.stderr.strip()[-500:]}")

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from pokegan.config import BEST_DIR   # models/best/: the config refuses it as a variant name
 from pokegan.models.latents import seeded_latents
 
 
@@ -31,7 +32,6 @@ FINAL_FILES = {"G": "generator.pt", "E": "encoder.pt"}   # a run's final network
 MODEL_FORMAT = "pokegan-model"
 CHECKPOINT_FORMAT = "pokegan-checkpoint"
 _CKPT_RE = re.compile(r"^epoch_(\d+)\.pt$")
-BEST_DIR = "best"       # models/best/<variant>.pt (beside the variants' own folders)
 
 
 class ModelFileError(RuntimeError):
@@ -62,7 +62,8 @@ def unpack(entry: dict[str, Any], where: str = "") -> nn.Module:
         cls = network_classes()[entry["class"]]
         module = cls(**entry["kwargs"])
         module.load_state_dict(entry["state_dict"])
-    except (KeyError, TypeError, RuntimeError) as exc:
+    # a foreign file's kwargs reach the constructor: ValueError is e.g. image_size 48
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{where}: cannot rebuild the network: {exc}") from exc
     return module.eval()
 

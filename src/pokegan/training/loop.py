@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from pokegan.config import ConfigError, TrainConfig
 from pokegan import families
+from pokegan.data import DataError
 from pokegan.files import atomic_path, library_versions, machine, write_json
 from pokegan.models.conditional import check_labels, cycling_labels
 from pokegan.models.io import save_grid_png, save_run, to_uint8
@@ -60,8 +61,25 @@ def check_images(images: torch.Tensor, cfg: TrainConfig) -> None:
     if images.dtype != torch.uint8 or images.ndim != 4 or tuple(images.shape[1:]) != (3, s, s):
         raise ValueError(f"training images must be uint8 N×3×{s}×{s}, got {images.dtype} "
                          f"{tuple(images.shape)}")
-    if images.shape[0] < 2:
-        raise ValueError(f"need at least 2 training images, got {images.shape[0]}")
+    if images.shape[0] < 2:     # e.g. a custom folder with one usable image (min_images: 1)
+        raise DataError(f"dataset {cfg.dataset!r}: need at least 2 training images, got "
+                        f"{images.shape[0]}; add images to the source (data.min_images guards "
+                        "this at download)")
+
+
+def check_batch_size(variant: str, cfg: TrainConfig, n_images: int, processes: int) -> None:
+    """Each of ``processes`` trains on its 1/processes share of the images in whole batches
+    (an incomplete batch is dropped): a share smaller than a batch would be an epoch of no
+    steps, and an untrained G saved as if trained."""
+    share = n_images // processes
+    if cfg.batch_size <= share:
+        return
+    per = f" per process: {n_images} images / processes {processes}" if processes > 1 else ""
+    raise ConfigError(
+        f"variants.{variant}.batch_size: {cfg.batch_size} is larger than dataset "
+        f"{cfg.dataset!r} ({share} images{per}); allowed values: 1 to {share} (set it in the "
+        "variant or lower the top-level batch_size"
+        + (", or lower processes)" if processes > 1 else ")"))
 
 
 @torch.no_grad()
@@ -165,17 +183,13 @@ def _prepare(variant: str, cfg: TrainConfig, images: torch.Tensor, labels, label
     """Check the inputs, resolve device/precision and the run's identity, build the networks
     from the seed. Nothing is written yet."""
     check_images(images, cfg)
-    if cfg.batch_size > images.shape[0]:
-        raise ConfigError(
-            f"variants.{variant}.batch_size: {cfg.batch_size} is larger than dataset "
-            f"{cfg.dataset!r} ({images.shape[0]} images); allowed values: 1 to {images.shape[0]} "
-            "(set it in the variant or lower the top-level batch_size)")
     family = families.get(cfg.model)
     if family.conditional:
         labels, label_names, label_counts = check_labels(labels, label_names, images.shape[0])
     device = resolve_device(cfg.device)
     check_compile_on(device, cfg.compile, f"variants.{variant}.compile")
     world = init_from_env(device.type)
+    check_batch_size(variant, cfg, images.shape[0], world.size)
     if device.type == "cuda" and world.active:
         device = torch.device("cuda", world.local_rank)
         torch.cuda.set_device(device)

@@ -83,6 +83,8 @@ def _finish(manifest: dict, results: dict, tmp: Path, timings: dict, t_start: fl
         timings[name] = res["seconds"]
         manifest["datasets"][name] = {"counts": res["counts"], "index_sha256": digest,
                                       "skipped": res["skipped"]}
+        if res.get("warnings"):
+            manifest["datasets"][name]["warnings"] = res["warnings"]
         c = res["counts"]
         log(f"download: {name}: {c['used']} images used of {c['found']} found "
             f"({c['skipped']} skipped, {c['duplicates_removed']} duplicates removed) "

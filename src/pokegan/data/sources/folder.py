@@ -23,8 +23,15 @@ def _safe_name(rel: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", stem.replace("/", "__"))
 
 
+# type names become class labels, `augment.select` values and mosaic file names
+_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
 def read_types_csv(path: str | Path) -> dict[str, tuple[str, str]]:
-    """file,type1[,type2] (header names case-insensitive; 'name' accepted for 'file')."""
+    """file,type1[,type2] (header names case-insensitive; 'name' accepted for 'file').
+
+    A row without a file or type1, or a type that is not one word of letters, digits, '-' or
+    '_', is a :class:`DataError` naming the CSV's line."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"data.folder_types_csv: {path} not found")
@@ -37,16 +44,29 @@ def read_types_csv(path: str | Path) -> dict[str, tuple[str, str]]:
                             f"(found: {', '.join(reader.fieldnames or [])})")
         out = {}
         for row in reader:
-            t2 = (row.get(cols["type2"]) or "") if "type2" in cols else ""
-            out[row[key].strip().lower()] = ((row[cols["type1"]] or "").strip().lower(),
-                                             t2.strip().lower())
+            where = f"data.folder_types_csv: {path} line {reader.line_num}"
+            # DictReader fills the columns a short row lacks with None
+            name = (row.get(key) or "").strip().lower()
+            t1 = (row.get(cols["type1"]) or "").strip().lower()
+            t2 = ((row.get(cols["type2"]) or "") if "type2" in cols else "").strip().lower()
+            if not name or not t1:
+                raise DataError(f"{where}: needs a file and a type1, got {row.get(key)!r}, "
+                                f"{row.get(cols['type1'])!r}")
+            for t in (t1, t2) if t2 else (t1,):
+                if not _TYPE_RE.match(t):
+                    raise DataError(f"{where}: type {t!r} is not allowed; a type is one word of "
+                                    "lowercase letters, digits, '-' or '_' (e.g. water)")
+            out[name] = (t1, t2)
     return out
 
 
-def _match_types(rel: str, types: dict[str, tuple[str, str]]) -> tuple[str, str]:
+def _match_types(rel: str, types: dict[str, tuple[str, str]],
+                 matched: set[str] | None = None) -> tuple[str, str]:
     p = PurePosixPath(rel.lower())
     for key in (str(p), p.name, p.stem):
         if key in types:
+            if matched is not None:
+                matched.add(key)
             return types[key]
     return "", ""
 
@@ -73,10 +93,12 @@ def build_folder(folder: str | Path, out_dir: Path, render_size: int, max_pixels
     rows, skipped, pokedex_rows = [], [], []
     dedupe = PixelDedupe()
     names: set[str] = set()
+    matched: set[str] = set()     # rows of the types CSV that named an image used
     for p in tqdm(candidates, desc="folder: decode images", unit="img"):
         rel = p.relative_to(folder).as_posix()
         try:
             img = im.decode_image(p, max_pixels)
+            square = im.pad_to_square(img, max_pixels=max_pixels)
         except im.BadImage as exc:
             skipped.append({"file": rel, "reason": exc.reason})
             continue
@@ -84,7 +106,7 @@ def build_folder(folder: str | Path, out_dir: Path, render_size: int, max_pixels
         if first is not None:
             skipped.append({"file": rel, "reason": f"duplicate of {first}"})
             continue
-        img = im.pad_to_square(img)
+        img = square
         if img.size != (render_size, render_size):
             img = img.resize((render_size, render_size), Image.LANCZOS)
         name = _safe_name(rel)
@@ -92,7 +114,7 @@ def build_folder(folder: str | Path, out_dir: Path, render_size: int, max_pixels
             name += "_"
         names.add(name)
         img.save(out_dir / "images" / f"{name}.png")
-        t1, t2 = _match_types(rel, types)
+        t1, t2 = _match_types(rel, types, matched)
         rows.append({"file": f"images/{name}.png", "pokedex_id": rel, "species_id": "",
                      "species": PurePosixPath(rel).stem, "form": "", "source": rel, "frame": ""})
         pokedex_rows.append({"id": rel, "species": PurePosixPath(rel).stem, "form": "",
@@ -100,9 +122,18 @@ def build_folder(folder: str | Path, out_dir: Path, render_size: int, max_pixels
     counts = {"found": len(candidates), "used": len(rows), "skipped": len(skipped),
               "duplicates_removed": dedupe.removed, "ignored_non_image_files": ignored,
               "with_types": sum(1 for r in pokedex_rows if r["type1"])}
+    unmatched = sorted(set(types) - matched)
+    if types_csv:
+        counts["types_csv_rows_unmatched"] = len(unmatched)
     pokedex = pd.DataFrame(pokedex_rows, columns=pdx.POKEDEX_COLUMNS)
-    return ({"rows": rows, "skipped": skipped, "counts": counts,
-             "seconds": round(time.time() - t0, 2)}, pokedex)
+    result = {"rows": rows, "skipped": skipped, "counts": counts,
+              "seconds": round(time.time() - t0, 2)}
+    if unmatched:
+        # a conditional run would fail later, far from here, on the images left untyped
+        result["warnings"] = [f"data.folder_types_csv: {len(unmatched)} row(s) name no image "
+                              f"used from {folder} (missing or skipped): "
+                              + ", ".join(unmatched[:10]) + (" ..." if len(unmatched) > 10 else "")]
+    return result, pokedex
 
 
 class FolderSource(Source):
@@ -118,4 +149,6 @@ class FolderSource(Source):
                                     d.folder_types_csv)
         for s in res["skipped"]:
             self.log(f"download: skipped {s['file']}: {s['reason']}")
+        for w in res.get("warnings", []):
+            self.log(f"download: warning: {w}")
         return {"custom": res}, pokedex

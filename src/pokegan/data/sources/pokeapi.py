@@ -66,17 +66,17 @@ def _identity(stem: str, alt: dict[str, str]) -> tuple[str, str, str] | None:
 
 
 # --------------------------------------------------------------------------- artwork
-def _render_one(task: tuple[str, str, int]) -> str | None:
-    src, out, size = task
+def _render_one(task: tuple[str, str, int, int]) -> str | None:
+    src, out, size, max_pixels = task
     try:
-        im.render_svg(src, size).save(out, optimize=False)
+        im.render_svg(src, size, max_pixels).save(out, optimize=False)
     except im.BadImage as exc:
         return exc.reason
     return None
 
 
 def build_artwork(src_dir: Path, out_dir: Path, render_size: int, include_female: bool,
-                  workers: int | None = None) -> dict:
+                  workers: int | None = None, max_pixels: int = im.MAX_PIXELS) -> dict:
     """Render every dream-world SVG (and female/ if asked) on white, square, render_size px."""
     t0 = time.time()
     svgs = sorted(src_dir.glob("*.svg"), key=_sort_key)
@@ -95,7 +95,7 @@ def build_artwork(src_dir: Path, out_dir: Path, render_size: int, include_female
         name = f"{p.stem}{'-female' if female else ''}.png"
         rows.append({"file": f"images/{name}", "pokedex_id": ident[0], "species_id": ident[1],
                      "form": ident[2] or ("female" if female else ""), "source": rel, "frame": ""})
-        tasks.append((str(p), str(out_dir / "images" / name), render_size))
+        tasks.append((str(p), str(out_dir / "images" / name), render_size, max_pixels))
     errors = parallel_map(_render_one, tasks, workers or default_workers(), "artwork: render SVG",
                           "img")
     used = []
@@ -120,23 +120,33 @@ def _sort_key(p: Path):
 
 
 # --------------------------------------------------------------------------- sprites
-def _hash_frames(path: str) -> tuple[list[tuple[int, str]], str | None]:
+def _hash_frames(task: tuple[str, int]) -> tuple[list[tuple[int, str]], str | None]:
+    path, max_pixels = task
     try:
-        return [(i, im.pixel_hash(fr)) for i, fr in enumerate(im.gif_frames(path))], None
+        hashes = []
+        for i, frame in enumerate(im.gif_frames(path, max_pixels)):
+            if i == 0:      # frames are padded to a square when written
+                im.check_square(*frame.size, max_pixels)
+            hashes.append((i, im.pixel_hash(frame)))
+        return hashes, None
+    except im.BadImage as exc:
+        return [], exc.reason
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
         return [], f"unreadable GIF ({exc})"
 
 
-def _save_frames(task: tuple[str, list[tuple[int, str]]]) -> str | None:
-    path, wanted = task
+def _save_frames(task: tuple[str, list[tuple[int, str]], int]) -> str | None:
+    path, wanted, max_pixels = task
     want = dict(wanted)
     try:
-        for i, frame in enumerate(im.gif_frames(path)):
+        for i, frame in enumerate(im.gif_frames(path, max_pixels)):
             if i in want:
-                im.pad_to_square(frame).save(want[i], optimize=False)
+                im.pad_to_square(frame, max_pixels=max_pixels).save(want[i], optimize=False)
                 if len(want) == 1:
                     return None
                 del want[i]
+    except im.BadImage as exc:
+        return exc.reason
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
         return f"unreadable GIF ({exc})"
     return None if not want else f"frames {sorted(want)} missing on the second read"
@@ -144,7 +154,7 @@ def _save_frames(task: tuple[str, list[tuple[int, str]]]) -> str | None:
 
 def build_sprites(src_dir: Path, out_dir: Path, max_images: int, seed: int,
                   include_back: bool = False, include_shiny: bool = False,
-                  workers: int | None = None) -> dict:
+                  workers: int | None = None, max_pixels: int = im.MAX_PIXELS) -> dict:
     """Distinct frames of the animated GIFs, a seeded sample spread evenly over species."""
     t0 = time.time()
     folders = [("", src_dir)]
@@ -171,7 +181,7 @@ def build_sprites(src_dir: Path, out_dir: Path, max_images: int, seed: int,
         candidates.append((tag, p, rel, ident))
 
     workers = workers or default_workers()
-    paths = [str(p) for _, p, _, _ in candidates]
+    paths = [(str(p), max_pixels) for _, p, _, _ in candidates]
     hashed = parallel_map(_hash_frames, paths, workers, "sprites: read GIF frames", "gif")
 
     dedupe = PixelDedupe()
@@ -199,7 +209,7 @@ def build_sprites(src_dir: Path, out_dir: Path, max_images: int, seed: int,
         per_gif[ci].append((fi, str(out_dir / "images" / name)))
         rows.append({"file": f"images/{name}", "pokedex_id": ident[0], "species_id": ident[1],
                      "form": ident[2], "source": rel, "frame": fi})
-    tasks = [(str(candidates[ci][1]), wanted) for ci, wanted in sorted(per_gif.items())]
+    tasks = [(str(candidates[ci][1]), wanted, max_pixels) for ci, wanted in sorted(per_gif.items())]
     errors = parallel_map(_save_frames, tasks, workers, "sprites: write frames", "gif")
     bad = [t[0] for t, e in zip(tasks, errors) if e is not None]
     if bad:
