@@ -220,11 +220,11 @@ def branch_checkpoint(src: Path, folder: Path, cfg, data_fingerprint: str) -> No
     what this config would have written there, and it is re-stamped with this run's identity. A
     checkpoint written by older code is accepted as is (the identity's code part cannot vouch
     for it)."""
-    from pokegan.families import lr_scale
+    from pokegan.ops.optim import lr_scale
     from pokegan.models.io import read_file, save_torch
     from pokegan.training.checkpoint import checkpoint_path, run_identity
-    from pokegan.training.device import resolve_device, resolve_precision
-    from pokegan.training.levers import LEVER_DEFAULTS
+    from pokegan.ops.device import resolve_device, resolve_precision
+    from pokegan.ops.levers import LEVER_DEFAULTS
 
     ckpt = read_file(src)
     device = resolve_device(cfg.device)
@@ -373,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     from pokegan.metrics.features import FeatureSet, load_reference
     from pokegan.metrics.inception import load_feature_net
     from pokegan.models.conditional import LABEL_COLUMN, encode_labels
-    from pokegan.models.io import list_checkpoints, load_generator, read_file, sample, unpack
+    from pokegan.models.io import list_checkpoints, load_generator, read_file, unpack
+    from pokegan.models.sampling import sample
     from pokegan.models.latents import seeded_latents
     from pokegan.training import TrainingDiverged, train
     from pokegan.training.checkpoint import checkpoint_path
@@ -515,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skip {name} seed {seed}: in {csv_path}", flush=True)
             continue
         overrides = CONFIGS[name]
-        cfg = dataclasses.replace(base, seed=seed, **overrides)
+        cfg = config.replace(base, seed=seed, **overrides)
         folder = run_dir(args.work, name, seed)
         t0 = time.perf_counter()
         print(f"== {name} seed {seed}: {overrides or 'study settings'}", flush=True)

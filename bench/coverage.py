@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     from pokegan.metrics.features import FeatureSet, load_reference, reference_path
     from pokegan.metrics.inception import load_feature_net
     from pokegan.metrics.precision_recall import precision_recall
-    from pokegan.models.io import load_generator, read_file, sample, unpack
+    from pokegan.models.io import load_generator, read_file, unpack
+    from pokegan.models.sampling import sample
     from pokegan.models.latents import seeded_latents
 
     ev, seed = (c := config.load(args.params)).eval, c.seed

@@ -28,7 +28,7 @@ from torchvision import datasets, transforms
 from pokegan import config
 from pokegan.data.prepared import load_prepared
 from pokegan.plan import family_rate
-from pokegan.training.device import cpu_supports_bf16, resolve_device, resolve_precision
+from pokegan.ops.device import cpu_supports_bf16, resolve_device, resolve_precision
 
 
 def seed_style_batches(root: Path, size: int, batch: int):

@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 
 from pokegan.data.prepared import load_prepared
-from pokegan.models.io import load_generator, sample
+from pokegan.models.io import load_generator
+from pokegan.models.sampling import sample
 from pokegan.models.latents import seeded_latents
 from pokegan.report.figures import side_by_side
 

@@ -153,7 +153,7 @@ def test_a_conditional_config_trains_on_type_labels_and_is_scored_and_drawn(tmp_
     import torch
 
     import pokegan.metrics.inception as inception
-    import pokegan.models.io as io
+    import pokegan.models.sampling as sampling
     from fixtures.project import FakeNet, referenced_project
     from pokegan.metrics.evaluate import sampling_labels
     from pokegan.models.conditional import empirical_labels
@@ -162,8 +162,8 @@ def test_a_conditional_config_trains_on_type_labels_and_is_scored_and_drawn(tmp_
     referenced_project(tmp_path / "p", monkeypatch)            # cwd: a 32 px project, FakeNet reference
     monkeypatch.setattr(inception, "load_feature_net", FakeNet)
     given = []                                                  # the labels of every bench sample()
-    real_sample = io.sample
-    monkeypatch.setattr(io, "sample", lambda G, n, *a, labels=None, **kw:
+    real_sample = sampling.sample
+    monkeypatch.setattr(sampling, "sample", lambda G, n, *a, labels=None, **kw:
                         given.append(labels) or real_sample(G, n, *a, labels=labels, **kw))
     work, csv = tmp_path / "work", tmp_path / "abl.csv"
     args = ["--configs", "cbest+diffaug", "--seeds", "0", "--work", str(work)]

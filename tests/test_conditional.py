@@ -10,9 +10,10 @@ from pokegan.config import TrainConfig
 from pokegan.models.conditional import (ConditionalGenerator, ProjectionDiscriminator,
                                         check_labels, cycling_labels, empirical_labels,
                                         encode_labels, label_index)
-from pokegan.models.io import load_generator, sample
+from pokegan.models.io import load_generator
+from pokegan.models.sampling import sample
 from pokegan.training import train
-from pokegan.training.steps import StepContext
+from pokegan.ops.step import StepContext
 
 TINY = TrainConfig(model="cdcgan", image_size=32, latent_dim=16, batch_size=8, epochs=1,
                    checkpoint_every=1, grid_size=6, precision="fp32", device="cpu")

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from pokegan import config
-from pokegan.models.io import load_generator, sample
+from pokegan.models.io import load_generator
+from pokegan.models.sampling import sample
 from pokegan.training import train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")

@@ -13,16 +13,17 @@ from torch import nn
 
 from fixtures.training import TINY, run_tiny, tiny_images
 from pokegan import config, families
+from pokegan.models import catalog
 from pokegan.config import ConfigError, TrainConfig
 from pokegan.data.prepared import TRAIN_ON_KINDS, load_prepared
 from pokegan.families.fastgan import FastGenerator, reconstruction_targets
 from pokegan.models.io import load_generator
-from pokegan.training.adaptive import AdaptiveState
-from pokegan.training.diffaugment import diff_augment
-from pokegan.training.steps import StepContext
+from pokegan.ops.adaptive import AdaptiveState
+from pokegan.ops.diffaugment import diff_augment
+from pokegan.ops.step import StepContext
 
-FAST = dataclasses.replace(TINY, model="fastgan", loss="hinge", fastgan_ch=8,
-                           diffaugment="color,translation", ema=0.99)
+FAST = config.replace(TINY, model="fastgan", loss="hinge", fastgan_ch=8,
+                      diffaugment="color,translation", ema=0.99)
 
 
 def _params(**variant) -> dict:
@@ -32,9 +33,9 @@ def _params(**variant) -> dict:
 # --------------------------------------------------------------------------- registry
 def test_every_family_is_registered_with_what_the_rest_reads():
     assert {"dcgan", "aegan", "cdcgan", "fastgan"} <= set(families.names())
-    assert families.get("aegan").encoder and families.get("cdcgan").conditional
-    assert "FastGenerator" in families.generator_classes()
-    assert families.family_keys()["fastgan_ch"] == "fastgan"
+    assert families.get("aegan").finals == ("G", "E") and families.get("cdcgan").conditional
+    assert "FastGenerator" in catalog.GENERATORS and "FastDiscriminator" in catalog.NETWORKS
+    assert config.family_key_owners()["fastgan_ch"] == "fastgan"
     with pytest.raises(ValueError, match="unknown model 'vae'"):
         families.get("vae")
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from pokegan import config
-from pokegan.training.diffaugment import cutout, diff_augment, parse_policy, translation
+from pokegan.ops.diffaugment import cutout, diff_augment, parse_policy, translation
 
 
 def _x(n=4, s=16, seed=0):

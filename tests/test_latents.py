@@ -11,7 +11,7 @@ from fixtures.training import TINY
 from pokegan.cli import truncated_latents
 from pokegan.explore import seed_latents
 from pokegan.models.dcgan import Generator
-from pokegan.models.io import sample
+from pokegan.models.sampling import sample
 from pokegan.models.latents import seeded_latents
 from pokegan.training.loop import grid_latents
 

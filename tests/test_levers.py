@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from pokegan import families
+from pokegan.ops.optim import lr_scale
 from torch import nn
 
 from fixtures.training import TINY, run_tiny, same_state, tiny_images
@@ -16,11 +17,11 @@ from pokegan.files import fingerprint
 from pokegan.models.blocks import UpConv
 from pokegan.models.dcgan import Discriminator, Generator
 from pokegan.models.io import load_generator, read_file, save_model
-from pokegan.training.ema import EMA
-from pokegan.training.levers import (LEVER_DEFAULTS, d_adversarial, g_adversarial, hinge_d,
+from pokegan.ops.ema import EMA
+from pokegan.ops.levers import (LEVER_DEFAULTS, d_adversarial, g_adversarial, hinge_d,
                                      hinge_g, r1_due, r1_penalty)
 from pokegan.training.checkpoint import NOT_IN_FINGERPRINT, run_identity
-from pokegan.training.steps import StepContext
+from pokegan.ops.step import StepContext
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +33,9 @@ def images():
 def test_levers_default_off_and_fingerprint_unchanged():
     cfg = TrainConfig()
     assert {k: getattr(cfg, k) for k in LEVER_DEFAULTS} == LEVER_DEFAULTS
-    # with every lever off the params part is the shared keys and the dcgan family's own
+    # with every lever off the params part is the shared keys (the dcgan family has no own)
     old = {k: v for k, v in dataclasses.asdict(cfg).items()
-           if k not in NOT_IN_FINGERPRINT and k not in LEVER_DEFAULTS
-           and families.family_keys().get(k, "dcgan") == "dcgan"}   # no aegan/fastgan keys
+           if k not in NOT_IN_FINGERPRINT and k not in LEVER_DEFAULTS and k != "family_params"}
     expected, parts = run_identity(cfg, "d", torch.device("cpu"), "fp32")
     assert parts["params"] == old and expected == fingerprint(parts)
     on = dataclasses.replace(cfg, ema=0.999)
@@ -45,10 +45,11 @@ def test_levers_default_off_and_fingerprint_unchanged():
 def test_another_familys_keys_are_not_in_the_fingerprint():
     cpu = torch.device("cpu")
     dcgan = TrainConfig()
-    assert run_identity(dataclasses.replace(dcgan, fastgan_ch=16), "d", cpu, "fp32")[0] == \
-        run_identity(dcgan, "d", cpu, "fp32")[0]
-    fast = dataclasses.replace(dcgan, model="fastgan", loss="hinge")
-    assert run_identity(dataclasses.replace(fast, fastgan_ch=16), "d", cpu, "fp32")[0] != \
+    with pytest.raises(ConfigError, match="fastgan_ch: belongs to model fastgan, not dcgan"):
+        config.replace(dcgan, fastgan_ch=16)         # a dcgan config cannot even hold it
+    assert "fastgan_ch" not in run_identity(dcgan, "d", cpu, "fp32")[1]["params"]
+    fast = config.replace(dcgan, model="fastgan", loss="hinge")
+    assert run_identity(config.replace(fast, fastgan_ch=16), "d", cpu, "fp32")[0] != \
         run_identity(fast, "d", cpu, "fp32")[0]
     assert run_identity(fast, "d", cpu, "fp32")[1]["params"]["fastgan_ch"] == 32
 
@@ -267,8 +268,8 @@ def test_minibatch_stddev():
 # ------------------------------------------------------------------------ lr step decay
 def test_lr_drop_scales_every_role_after_its_epoch_and_resumes_bit_identically(tmp_path, images):
     cfg = dataclasses.replace(TINY, lr_d=0.0008, lr_drop_after=1, lr_drop=0.5)
-    assert [families.lr_scale(cfg, e) for e in (1, 2, 3)] == [1.0, 0.5, 0.5]
-    assert families.lr_scale(TINY, 10_000) == 1.0                       # 0 = never
+    assert [lr_scale(cfg, e) for e in (1, 2, 3)] == [1.0, 0.5, 0.5]
+    assert lr_scale(TINY, 10_000) == 1.0                       # 0 = never
     ref = run_tiny(tmp_path / "ref", images, cfg)
     run = tmp_path / "run"
     run_tiny(run, images, dataclasses.replace(cfg, epochs=2))

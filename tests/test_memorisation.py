@@ -15,7 +15,9 @@ from pokegan.metrics import registry
 from pokegan.metrics.evaluate import evaluate_variant, score
 from pokegan.metrics.features import FeatureSet
 from pokegan.metrics.memorisation import copy_flags, nearest, real_yardstick
-from pokegan.models.io import GRID_PAD, load_generator, sample
+from pokegan.models.io import load_generator
+from pokegan.grids import GRID_PAD
+from pokegan.models.sampling import sample
 
 
 def _images(n: int, seed: int) -> torch.Tensor:

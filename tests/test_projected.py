@@ -17,7 +17,7 @@ from pokegan.config import ConfigError
 from pokegan.families.projected import ProjectedDiscriminator
 from pokegan.models import efficientnet_lite as lite
 from pokegan.models.io import load_generator, read_file
-from pokegan.training.steps import StepContext
+from pokegan.ops.step import StepContext
 
 ARTWORKS = Path(__file__).parent / "fixtures" / "artworks"   # six 64 px artworks on white
 PROJ = dataclasses.replace(TINY, model="projected", loss="hinge", upsample="resize_conv",
@@ -117,7 +117,7 @@ def test_projected_trains_resumes_bit_identically_and_its_generator_loads(tmp_pa
 
 @pytest.mark.slow
 def test_the_fastgan_generator_trains_against_it_and_loads(tmp_path):
-    run_tiny(tmp_path, tiny_images(), dataclasses.replace(PROJ, proj_g="fastgan", epochs=1))
+    run_tiny(tmp_path, tiny_images(), config.replace(PROJ, proj_g="fastgan", epochs=1))
     G, meta = load_generator(tmp_path / "models")
     assert type(G).__name__ == "FastGenerator" and meta["config"]["proj_g"] == "fastgan"
 

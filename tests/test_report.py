@@ -102,7 +102,8 @@ def test_build_report_writes_the_report_and_its_figures(evaluated):
 
 
 def test_side_by_side_rows_come_from_the_same_latents(evaluated):
-    from pokegan.models.io import load_generator, sample
+    from pokegan.models.io import load_generator
+    from pokegan.models.sampling import sample
     from pokegan.models.latents import seeded_latents
     cfg, root = evaluated
     G, _ = load_generator(root / "models/tiny/generator.pt")

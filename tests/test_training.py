@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pokegan import families
+from pokegan import config, families
 from pokegan.config import TrainConfig
 
 from fixtures.training import TINY, run_tiny, same_state, tiny_images
@@ -16,9 +16,9 @@ from pokegan.models.io import list_checkpoints, load_generator
 from pokegan.training import TrainingDiverged
 from pokegan.training import loop as loop_mod
 from pokegan.training.checkpoint import save_checkpoint
-from pokegan.training.device import resolve_device, resolve_precision
-from pokegan.training.losses import soft_labels
-from pokegan.training.steps import StepContext
+from pokegan.ops.device import resolve_device, resolve_precision
+from pokegan.ops.losses import soft_labels
+from pokegan.ops.step import StepContext
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_each_variant_trains_a_few_steps(model, policy):
 
 
 def test_aegan_learning_rates():
-    cfg = dataclasses.replace(TINY, model="aegan", lr=3e-4, lr_d=1e-4, lr_e=5e-4)
+    cfg = config.replace(TINY, model="aegan", lr=3e-4, lr_d=1e-4, lr_e=5e-4)
     nets = families.build(TrainConfig(model="aegan", latent_dim=16, image_size=32, spectral_norm=True))
     lrs = {k: o.param_groups[0]["lr"] for k, o in families.make_optimizers(cfg, nets).items()}
     assert lrs == {"G": 3e-4, "D": 1e-4, "E": 5e-4, "Dz": 1e-4}
@@ -221,7 +221,7 @@ def test_fingerprinted_code_is_the_train_stage_code_deps():
 
 
 def test_auto_precision_follows_the_cpu_flag(monkeypatch):
-    from pokegan.training import device as dev
+    from pokegan.ops import device as dev
     monkeypatch.setattr(dev, "cpu_supports_bf16", lambda: True)
     assert dev.resolve_precision("auto", torch.device("cpu")) == "bf16"
     monkeypatch.setattr(dev, "cpu_supports_bf16", lambda: False)
@@ -248,7 +248,7 @@ def test_bf16_is_off_when_onednn_is_limited_to_avx2():
     """ONEDNN_MAX_CPU_ISA=AVX2 reproduces the slow class on a bf16 CPU: auto must pick fp32."""
     import subprocess
     import sys
-    code = "from pokegan.training.device import cpu_supports_bf16; print(cpu_supports_bf16())"
+    code = "from pokegan.ops.device import cpu_supports_bf16; print(cpu_supports_bf16())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "ONEDNN_MAX_CPU_ISA": "AVX2"})
     assert out.stdout.strip() == "False"

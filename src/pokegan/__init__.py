@@ -9,17 +9,25 @@ The Python API for trained models (what the ``pokegan`` command uses)::
     G_best, _ = load_generator(generator_file("models/dcgan_artwork", "best"))
 
 Also :func:`latent_walk` (slerp between seeds), :func:`type_walk` (conditional models),
-:func:`load_encoder`, :func:`encode` and :func:`interpolate` (AEGAN). The names are imported on
-first use, so ``import pokegan`` (and every stage's ``import pokegan.config``) stays light.
+:func:`load_encoder`, :func:`encode` and :func:`interpolate` (AEGAN); these names are imported on
+first use.
+
+Importing the package imports every model family (:mod:`pokegan.families`): registering them
+hands the config loader their keys and the model files their network classes, so every module
+below the families can rely on a complete registry without importing a family.
 """
 __version__ = "0.1.0"
+
+from pokegan import families as _families   # noqa: E402
+
+_families.load_all()
 
 _API = {
     "load_generator": "pokegan.models.io",
     "load_encoder": "pokegan.models.io",
-    "sample": "pokegan.models.io",
+    "sample": "pokegan.models.sampling",
     "generator_file": "pokegan.models.io",
-    "save_grid_png": "pokegan.models.io",
+    "save_grid_png": "pokegan.grids",
     "latent_walk": "pokegan.explore",
     "type_walk": "pokegan.explore",
     "encode": "pokegan.explore",

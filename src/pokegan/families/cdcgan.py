@@ -1,12 +1,10 @@
 """The type-conditional DCGAN (labels = type1): :mod:`pokegan.models.conditional`'s G(z, y) and
-projection D(x, y), trained by the DCGAN step with the batch's classes."""
+projection D(x, y), trained by the DCGAN step with the batch's classes (:func:`.dcgan.dcgan_step`)."""
 from __future__ import annotations
 
 from pokegan.models.conditional import ConditionalGenerator, ProjectionDiscriminator
-from pokegan.training.steps import dcgan_step
-
 from . import Family, register
-from .dcgan import build_dcgan, gan_lrs
+from .dcgan import build_dcgan, dcgan_step, gan_lrs
 
 
 def build_cdcgan(cfg, num_classes: int = 0):

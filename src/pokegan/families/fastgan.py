@@ -16,15 +16,24 @@ c..8c) and ``recon`` (the weight of D's reconstruction loss).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pokegan.config import key
 from pokegan.models.blocks import UpConv, dcgan_init, maybe_sn, num_stages
-from pokegan.training.levers import hinge_d, hinge_g
-from pokegan.training.steps import frozen, update
+from pokegan.ops.levers import hinge_d, hinge_g
+from pokegan.ops.step import frozen, update
 
 from . import Family, register
+
+
+@dataclass(frozen=True)
+class FastGANParams:
+    fastgan_ch: int = key(32, lo=4, hi=512, doc="width unit: G 8c..c/2, D c..8c channels")
+    recon: float = key(1.0, lo=0.0, doc="weight of D's L1 reconstruction of real images")
 
 
 def _up(c_in: int, c_out: int) -> nn.Sequential:
@@ -171,6 +180,6 @@ FASTGAN = register(Family(
     name="fastgan", build=build_fastgan, step=fastgan_step,
     lrs=lambda cfg: {"G": cfg.lr, "D": cfg.d_lr},
     classes=(FastGenerator, FastDiscriminator), generator=("FastGenerator",),
-    keys=("fastgan_ch", "recon"),
+    params=FastGANParams,
     requires={"loss": "hinge", "r1": 0.0, "upsample": "convtranspose", "mbstd": False},
     doc="FastGAN-style: skip-layer excitation in G, self-supervised D, hinge loss"))

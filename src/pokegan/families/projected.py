@@ -24,18 +24,28 @@ cost grows with the square of it).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pokegan.config import key
 from pokegan.models.blocks import dcgan_init, maybe_sn
 from pokegan.models.dcgan import Generator
 from pokegan.models.efficientnet_lite import TAP_CHANNELS, frozen_network
-from pokegan.training.steps import dcgan_step
 
 from . import Family, register
-from .dcgan import gan_lrs
+from .dcgan import dcgan_step, gan_lrs
 from .fastgan import FastGenerator
+
+@dataclass(frozen=True)
+class ProjectedParams:
+    proj_g: str = key("dcgan", choices=("dcgan", "fastgan"), doc="the generator: the resize-conv "
+                      "DCGAN G or FastGAN's G")
+    proj_size: int = key(64, choices=(64, 96, 128, 160, 192, 224), doc="side in px the images "
+                         "are resized to before the frozen feature network")
+
 
 MIXED_CHANNELS = (64, 128, 256, 512)   # cross-channel mixing's widths, shallowest map first
 PATCHES = 4                            # each discriminator halves its map down to this side
@@ -114,7 +124,7 @@ PROJECTED = register(Family(
     lrs=gan_lrs,
     classes=(Generator, FastGenerator, ProjectedDiscriminator),
     generator=("Generator", "FastGenerator"),
-    keys=("proj_g", "proj_size"),
+    params=ProjectedParams,
     # the step is the DCGAN step with hinge loss, no R1; both generators upsample by resize-conv
     requires={"loss": "hinge", "r1": 0.0, "upsample": "resize_conv", "mbstd": False},
     doc="projected discriminator on frozen EfficientNet-Lite0 features, hinge loss"))

@@ -1,4 +1,5 @@
-"""Saving, loading and sampling trained networks — the API other stages and the CLI use.
+"""Model files: saving, finding and loading trained networks — the API other stages and the CLI
+use (sampling is :mod:`.sampling`, grids :mod:`pokegan.grids`).
 
 Files hold only tensors and plain data (``torch.load(weights_only=True)`` reads them):
 
@@ -25,7 +26,8 @@ import torch
 from torch import nn
 
 from pokegan.config import BEST_DIR   # models/best/: the config refuses it as a variant name
-from pokegan.models.latents import seeded_latents
+
+from . import catalog
 
 
 FINAL_FILES = {"G": "generator.pt", "E": "encoder.pt"}   # a run's final networks, by role
@@ -45,10 +47,8 @@ class ModelFileNotFound(ModelFileError, FileNotFoundError):
 # --------------------------------------------------------------------------- packing
 def pack(module: nn.Module) -> dict[str, Any]:
     """Plain-data form of a network: class name, constructor kwargs, CPU state_dict."""
-    from pokegan.families import network_classes
-
     name = type(module).__name__
-    if network_classes().get(name) is not type(module):
+    if catalog.NETWORKS.get(name) is not type(module):
         raise TypeError(f"{name} is not a pokegan network")
     return {"class": name, "kwargs": dict(module.kwargs),
             "state_dict": {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}}
@@ -56,10 +56,8 @@ def pack(module: nn.Module) -> dict[str, Any]:
 
 def unpack(entry: dict[str, Any], where: str = "") -> nn.Module:
     """Rebuild a network from :func:`pack`'s output (eval mode, on CPU)."""
-    from pokegan.families import network_classes
-
     try:
-        cls = network_classes()[entry["class"]]
+        cls = catalog.NETWORKS[entry["class"]]
         module = cls(**entry["kwargs"])
         module.load_state_dict(entry["state_dict"])
     # a foreign file's kwargs reach the constructor: ValueError is e.g. image_size 48
@@ -148,25 +146,28 @@ def read_file(path: str | Path, map_location="cpu", mmap: bool = False) -> dict[
     return obj
 
 
-def _load_role(path, role: str, cls_name: str | tuple[str, ...], map_location) -> tuple[nn.Module, dict]:
-    names = (cls_name,) if isinstance(cls_name, str) else tuple(cls_name)
-    cls_name = names[0]
+def _load_role(path, role: str, classes, map_location, live: bool = False) -> tuple[nn.Module, dict]:
+    """The network of ``role`` in a model file, a checkpoint or a model folder (its final file),
+    refused unless its class is one of ``classes`` (None: any network)."""
     path = Path(path)
     if path.is_dir():
-        path = path / ("generator.pt" if role == "G" else "encoder.pt")
+        path = path / FINAL_FILES[role]
     obj = read_file(path, map_location)
     if obj["format"] == CHECKPOINT_FORMAT:
         entry = obj.get("models", {}).get(role)
-        if role == "G" and isinstance(obj.get("ema"), dict) and "model" in obj["ema"]:
+        if role == "G" and not live and isinstance(obj.get("ema"), dict) and "model" in obj["ema"]:
             entry = obj["ema"]["model"]     # a run with `ema`: sample the averaged G, as generator.pt
         if entry is None:
-            raise ModelFileError(f"{path}: checkpoint holds no {cls_name} "
-                                 f"(networks: {', '.join(obj.get('models', {}))})")
+            raise ModelFileError(f"{path}: checkpoint holds no {'live ' if live else ''}network "
+                                 f"{role} (networks: {', '.join(obj.get('models', {})) or 'none'})")
         meta = {**obj.get("meta", {}), "epoch": obj.get("epoch"), "images_seen": obj.get("images_seen")}
     else:
+        if live:
+            raise ModelFileError(f"{path}: a model file holds one network; the live G is in checkpoints")
         entry, meta = obj, dict(obj.get("meta", {}))
-    if entry.get("class") not in names:
-        raise ModelFileError(f"{path}: holds a {entry.get('class')}, not a {cls_name}")
+    if classes is not None and entry.get("class") not in classes:
+        raise ModelFileError(f"{path}: holds a {entry.get('class')}, not a generator "
+                             f"({', '.join(sorted(classes))})")
     module = unpack(entry, str(path))
     kw = entry["kwargs"]
     meta.setdefault("latent_dim", kw.get("latent_dim"))
@@ -176,19 +177,19 @@ def _load_role(path, role: str, cls_name: str | tuple[str, ...], map_location) -
 
 
 # --------------------------------------------------------------------------- public API
-def load_generator(path, map_location="cpu") -> tuple[nn.Module, dict]:
+def load_generator(path, map_location="cpu", live: bool = False) -> tuple[nn.Module, dict]:
     """G in eval mode + meta dict (model, latent_dim, image_size, epoch, images_seen, variant,
     config, fingerprint, ...; a conditional G adds ``labels``, its class names, and
-    ``label_counts``). ``path``: generator.pt, a checkpoint, or a models/<variant> folder.
-    Raises :class:`ModelFileError` (a :class:`FileNotFoundError` when missing) naming the file."""
-    from pokegan.families import generator_classes
-
-    return _load_role(path, "G", generator_classes(), map_location)
+    ``label_counts``). ``path``: generator.pt, a checkpoint, or a models/<variant> folder. From a
+    checkpoint of a run with ``ema`` it is the averaged G (as generator.pt), or with ``live`` the
+    trained one. Raises :class:`ModelFileError` (a :class:`FileNotFoundError` when missing)
+    naming the file."""
+    return _load_role(path, "G", catalog.GENERATORS, map_location, live)
 
 
 def load_encoder(path, map_location="cpu") -> tuple[nn.Module, dict]:
     """AEGAN's E in eval mode + meta; ``path``: encoder.pt, an AEGAN checkpoint or its folder."""
-    return _load_role(path, "E", "Encoder", map_location)
+    return _load_role(path, "E", None, map_location)
 
 
 def list_checkpoints(model_dir) -> list[tuple[int, Path]]:
@@ -213,6 +214,11 @@ def best_generator_path(model_dir) -> Path:
     return model_dir.parent / BEST_DIR / f"{model_dir.name}.pt"
 
 
+def final_path(model_dir, role: str = "G") -> Path:
+    """A run's final file of ``role``: ``models/<variant>/generator.pt`` (G) or ``encoder.pt`` (E)."""
+    return Path(model_dir) / FINAL_FILES[role]
+
+
 def generator_file(model, checkpoint: str | int = "last") -> Path:
     """The generator file of a model folder: ``last`` = generator.pt (the last epoch), ``best`` =
     the evaluate stage's choice (lowest curve KID), an epoch number = that checkpoint. A file
@@ -226,7 +232,7 @@ def generator_file(model, checkpoint: str | int = "last") -> Path:
         raise ModelFileNotFound(f"no trained model at {path} (train it with "
                                 "`dvc repro train@<variant>` or `make run`)")
     if which == "last":
-        found, hint = path / "generator.pt", f"`dvc repro train@{path.name}`"
+        found, hint = final_path(path), f"`dvc repro train@{path.name}`"
     elif which == "best":
         found, hint = best_generator_path(path), f"`dvc repro evaluate@{path.name}`"
     elif which.isdigit():
@@ -240,80 +246,3 @@ def generator_file(model, checkpoint: str | int = "last") -> Path:
     if not found.is_file():
         raise ModelFileNotFound(f"{found}: not found; run {hint}")
     return found
-
-
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] floats → uint8 [0, 255] on the CPU."""
-    return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
-
-
-GRID_PAD = 2   # px of white between the tiles of every grid PNG (the report's GIF crops by it)
-
-
-def grid_corner(grid, tile_px: int, tiles: int = 4, pad: int = GRID_PAD):
-    """The top-left ``tiles``×``tiles`` images of a PIL grid written by :func:`save_grid_png`
-    with ``tile_px`` px tiles (what the progress GIF and the DVCLive step images show: the
-    whole 8×8 grid of every epoch would weigh ~0.6 MB each in git)."""
-    side = pad + tiles * (tile_px + pad)
-    return grid.crop((0, 0, min(side, grid.width), min(side, grid.height)))
-
-
-def save_grid_png(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
-    """uint8 N×3×S×S → one grid image, ``nrow`` tiles per row (default: a square), written
-    atomically (parent folders created) so a killed run never leaves half an image. PNG unless
-    the suffix names another format PIL writes (``pokegan sample -o grid.jpg``)."""
-    import math
-
-    from PIL import Image
-    from torchvision.utils import make_grid
-
-    from pokegan.files import atomic_path
-
-    nrow = nrow or max(1, math.ceil(math.sqrt(len(images))))
-    grid = make_grid(images, nrow=nrow, padding=GRID_PAD, pad_value=255)
-    path = Path(path)
-    fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
-    with atomic_path(path, suffix=path.suffix or ".png") as tmp:
-        Image.fromarray(grid.permute(1, 2, 0).numpy()).save(tmp, format=fmt)
-    return path
-
-
-@torch.no_grad()
-def sample(G: nn.Module, n: int, seed: int, batch_size: int = 64, device="cpu",
-           latents: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
-    """``n`` samples as uint8 N×3×S×S on the CPU, G in eval mode (its mode is restored after).
-
-    Latents come from a CPU ``torch.Generator`` seeded with ``seed`` (or are given), so the
-    latents — and the images — do not depend on ``batch_size`` or the device. G is moved to
-    ``device``.
-
-    A conditional G (``num_classes`` attribute) takes ``labels`` (n class indices); without them
-    the labels are drawn uniformly over the classes from a CPU generator seeded with
-    ``seed + 1`` (so the latents stay those of the unconditional call). ``labels`` given to an
-    unconditional G is an error.
-    """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    latent_dim = G.latent_dim
-    if latents is None:
-        latents = seeded_latents(seed, n, latent_dim)
-    if latents.shape != (n, latent_dim):
-        raise ValueError(f"latents must be {n}×{latent_dim}, got {tuple(latents.shape)}")
-    num_classes = getattr(G, "num_classes", None)
-    if num_classes is None and labels is not None:
-        raise ValueError(f"{type(G).__name__} is not conditional: it takes no labels")
-    if num_classes is not None:
-        if labels is None:
-            labels = torch.randint(num_classes, (n,), generator=torch.Generator().manual_seed(seed + 1))
-        labels = torch.as_tensor(labels, dtype=torch.int64).flatten()
-        if labels.shape != (n,) or int(labels.min()) < 0 or int(labels.max()) >= num_classes:
-            raise ValueError(f"labels must be {n} class indices in [0, {num_classes})")
-    was_training = G.training
-    G.to(device).eval()
-    try:
-        out = [to_uint8(G(latents[i:i + batch_size].to(device)) if labels is None else
-                        G(latents[i:i + batch_size].to(device), labels[i:i + batch_size].to(device)))
-               for i in range(0, n, batch_size)]
-    finally:
-        G.train(was_training)
-    return torch.cat(out)

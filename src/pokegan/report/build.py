@@ -45,7 +45,8 @@ def same_latent_samples(cfg: Config, variants: list[str], root: Path = Path(".")
                         ) -> dict[str, torch.Tensor]:
     """N_SIDE uint8 samples of each variant's generator.pt, all from ``seed``'s latents
     (:func:`pokegan.models.io.sample` draws them: one batch per latent size)."""
-    from pokegan.models.io import load_generator, sample
+    from pokegan.models.io import load_generator
+    from pokegan.models.sampling import sample
     return {v: sample(load_generator(root / "models" / v / "generator.pt")[0], N_SIDE,
                       seed=cfg.seed) for v in variants}
 

@@ -13,7 +13,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from pokegan.files import atomic_path  # noqa: E402
-from pokegan.models.io import GRID_PAD, grid_corner  # noqa: E402
+from pokegan.grids import GRID_PAD, grid_corner  # noqa: E402
 
 
 def _save(fig, out: Path) -> None:

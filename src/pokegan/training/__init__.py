@@ -1,14 +1,8 @@
-"""Training: the shared loop (:mod:`.loop`), per-variant steps (:mod:`.steps`), losses,
-DiffAugment, checkpoints and device/precision choice."""
+"""Training: the loop every family shares (:mod:`.loop`) and its checkpoints
+(:mod:`.checkpoint`). What a step is made of lives below, in :mod:`pokegan.ops`; each family's
+step in its module of :mod:`pokegan.families`."""
 from __future__ import annotations
 
+from .loop import TrainingDiverged, train
+
 __all__ = ["TrainingDiverged", "train"]
-
-
-def __getattr__(name: str):
-    # Lazy: model families (pokegan.families) import training.steps, and the loop imports the
-    # families; importing the loop here eagerly would make that a cycle.
-    if name in __all__:
-        from . import loop
-        return getattr(loop, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,6 @@ RNG state and the run's clock; ``epoch``, ``images_seen``, the per-epoch ``histo
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import random
@@ -21,19 +20,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from pokegan import families
-from pokegan.config import NOT_IN_FINGERPRINT, TrainConfig
+from pokegan.config import NOT_IN_FINGERPRINT, TrainConfig, as_dict
 from pokegan.files import content_hashes, fingerprint, write_json
 from pokegan.models.io import (CHECKPOINT_FORMAT, FINAL_FILES, ModelFileError, list_checkpoints,
                                pack, read_file, save_torch)
-
-from .levers import LEVER_DEFAULTS
+from pokegan.ops.levers import LEVER_DEFAULTS
 
 # The code that computes the weights: the train stage's code deps in dvc.yaml (folders are
 # globbed for *.py, so a module added there later counts without editing this list).
 TRAIN_CODE = ("stages/train.py", "src/pokegan/config.py", "src/pokegan/files.py",
-              "src/pokegan/plugins.py", "src/pokegan/models", "src/pokegan/families",
-              "src/pokegan/training", "src/pokegan/data/prepared.py")
+              "src/pokegan/plugins.py", "src/pokegan/grids.py", "src/pokegan/models",
+              "src/pokegan/ops", "src/pokegan/families", "src/pokegan/training",
+              "src/pokegan/data/prepared.py")
 REPO_ROOT = Path(__file__).resolve().parents[3]     # src/pokegan/training/checkpoint.py
 
 
@@ -53,10 +51,8 @@ def run_identity(cfg: TrainConfig, data_fingerprint: str, device: torch.device, 
     and levers at their default), data, training code, the resolved device and precision (bf16
     and fp32 give other weights). The parts are stored with the run so that a mismatch can be
     explained (:func:`what_changed`)."""
-    # a key another family owns (fastgan_ch for a dcgan run) cannot change this run's weights
-    foreign = {k for k, owner in families.family_keys().items() if owner != cfg.model}
-    params = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_IN_FINGERPRINT
-              and k not in foreign and not (k in LEVER_DEFAULTS and v == LEVER_DEFAULTS[k])}
+    params = {k: v for k, v in as_dict(cfg).items() if k not in NOT_IN_FINGERPRINT
+              and not (k in LEVER_DEFAULTS and v == LEVER_DEFAULTS[k])}
     parts = {"params": params, "data": data_fingerprint, "code": code_hashes(),
              "device": device.type, "precision": precision, "format": 2}
     if world_size > 1:      # a data-parallel run is another run (single-process ones keep theirs)
@@ -140,8 +136,8 @@ def save_checkpoint(path: Path, *, nets: dict[str, nn.Module], opts: dict[str, t
                     history: list[dict], fingerprint: str, meta: dict,
                     ema: dict | None = None, adaptive: dict | None = None) -> None:
     """Write the training state atomically; refuses (ValueError) if any weight is NaN/inf.
-    ``ema``: :meth:`pokegan.training.ema.EMA.state_dict` when the run averages G's weights;
-    ``adaptive``: :meth:`pokegan.training.adaptive.AdaptiveState.state_dict` (ADA, LeCam)."""
+    ``ema``: :meth:`pokegan.ops.ema.EMA.state_dict` when the run averages G's weights;
+    ``adaptive``: :meth:`pokegan.ops.adaptive.AdaptiveState.state_dict` (ADA, LeCam)."""
     bad = non_finite(nets)
     if bad:
         raise ValueError(f"refusing to write {path}: non-finite weights in {', '.join(bad[:5])}")

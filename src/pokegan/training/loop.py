@@ -1,5 +1,5 @@
 """The training loop every variant shares: data on the device, per-epoch logs, grids,
-checkpoints and resume. The per-variant part is one step function (:mod:`.steps`).
+checkpoints and resume. The per-variant part is its family's step function (:mod:`pokegan.families`).
 
 Reproducibility: the networks are initialised from ``seed``; the data order of epoch ``e`` is a
 permutation drawn from ``seed`` and ``e`` alone; every other random draw comes from one
@@ -18,20 +18,24 @@ from typing import Callable
 import torch
 from tqdm import tqdm
 
-from pokegan.config import ConfigError, TrainConfig
 from pokegan import families
+from pokegan.config import ConfigError, TrainConfig, as_dict
 from pokegan.data import DataError
 from pokegan.files import atomic_path, library_versions, machine, write_json
+from pokegan.grids import grid_corner, save_grid_png
 from pokegan.models.conditional import check_labels, cycling_labels
-from pokegan.models.io import save_grid_png, save_run, to_uint8
+from pokegan.models.io import save_run
 from pokegan.models.latents import seeded_latents
+from pokegan.models.sampling import to_uint8
+from pokegan.ops.device import (check_compile_on, compiled, configure_cuda, resolve_device,
+                                resolve_precision)
+from pokegan.ops.distributed import all_reduce_mean, init_from_env, shard
+from pokegan.ops.ema import EMA
+from pokegan.ops.optim import set_epoch_lr
+from pokegan.ops.step import StepContext
 
 from .checkpoint import (checkpoint_path, default_stale_dir, find_resume, non_finite, restore_rng,
                          run_identity, save_checkpoint, seed_everything, set_aside)
-from .device import check_compile_on, compiled, configure_cuda, resolve_device, resolve_precision
-from .distributed import all_reduce_mean, init_from_env, shard
-from .ema import EMA
-from .steps import StepContext
 
 SYNC_EVERY = 10   # training steps between reads of the losses on the host
 LOGGED = ("d_loss", "g_loss", "d_real", "d_fake", "dz_loss", "g_adv_x", "g_adv_z", "rec_x", "rec_z",
@@ -126,7 +130,6 @@ class _Live:
             return
         from PIL import Image
 
-        from pokegan.models.io import grid_corner
         with Image.open(grid) as im:
             self.live.log_image(f"samples/{epoch}.jpg",
                                 grid_corner(im.convert("RGB"), self.tile_px, self.GRID_TILES))
@@ -152,7 +155,7 @@ class _Run:
     cfg: TrainConfig
     family: families.Family
     device: torch.device
-    world: object                     # .distributed.World
+    world: object                     # pokegan.ops.distributed.World
     precision: str
     fp: str
     fp_parts: dict
@@ -198,7 +201,7 @@ def _prepare(variant: str, cfg: TrainConfig, images: torch.Tensor, labels, label
     fp, fp_parts = run_identity(cfg, data_fingerprint, device, precision, world.size)
     meta = {"variant": variant, "model": cfg.model, "dataset": cfg.dataset,
             "latent_dim": cfg.latent_dim, "image_size": cfg.image_size,
-            "config": dataclasses.asdict(cfg), "fingerprint": fp, "fingerprint_parts": fp_parts,
+            "config": as_dict(cfg), "fingerprint": fp, "fingerprint_parts": fp_parts,
             "data_fingerprint": data_fingerprint, "device": device.type, "precision": precision}
     if family.conditional:
         meta.update(labels=label_names, label_counts=label_counts)
@@ -270,7 +273,7 @@ def _train_epoch(run: _Run, data: torch.Tensor, step_fn, step_nets, ctx: StepCon
     """One epoch of steps in the seeded order; returns the epoch's mean losses."""
     cfg, world, batch = run.cfg, run.world, run.cfg.batch_size
     order = shard(epoch_order(data.shape[0], cfg.seed, run.epoch), world).to(run.device)
-    scale = families.set_epoch_lr(cfg, run.opts, run.epoch)
+    scale = set_epoch_lr(cfg, run.opts, run.family.lrs(cfg), run.epoch)
     if world.active:    # per-process noise from (seed, rank, epoch): resumable without gathering
         run.noise.manual_seed(cfg.seed + 1 + 7919 * world.rank + 104729 * run.epoch)
     sums: dict[str, float] = {}
@@ -332,7 +335,8 @@ def _end_epoch(run: _Run, entry: dict, ctx: StepContext, live: "_Live", z_grid: 
 
 
 def _save_final(run: _Run, z_grid: torch.Tensor, n_images: int) -> dict:
-    """generator.pt (+ encoder.pt), then info.json; returns info.json's content."""
+    """The family's final networks (generator.pt, + encoder.pt), then info.json; returns
+    info.json's content."""
     cfg = run.cfg
     if not _grid_path(run.model_dir, run.epoch).exists():   # grids/ lost while checkpoints remain
         save_grid(run.sampling_G, z_grid, _grid_path(run.model_dir, run.epoch), run.device,
@@ -342,7 +346,7 @@ def _save_final(run: _Run, z_grid: torch.Tensor, n_images: int) -> dict:
     history = run.history
     info = {
         "variant": run.variant, "model": cfg.model, "dataset": cfg.dataset,
-        "params": dataclasses.asdict(cfg), "fingerprint": run.fp, "fingerprint_parts": run.fp_parts,
+        "params": as_dict(cfg), "fingerprint": run.fp, "fingerprint_parts": run.fp_parts,
         "data_fingerprint": run.meta["data_fingerprint"],
         "device": run.device.type, "precision": run.precision, "world_size": run.world.size,
         "epochs": run.epoch, "images_seen": run.images_seen, "images": n_images,
@@ -350,7 +354,7 @@ def _save_final(run: _Run, z_grid: torch.Tensor, n_images: int) -> dict:
         "final": {k: history[-1][k] for k in LOGGED if history and k in history[-1]},
         "versions": library_versions(),
     }
-    finals = {"G": run.sampling_G, **({"E": run.nets["E"]} if run.family.encoder else {})}
+    finals = {role: run.sampling_G if role == "G" else run.nets[role] for role in run.family.finals}
     save_run(run.model_dir, finals, final, info)
     return info
 
