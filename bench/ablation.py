@@ -369,13 +369,11 @@ def main(argv: list[str] | None = None) -> int:
     from pokegan.config import EvalConfig
     from pokegan.data.prepared import TRAIN_ON_KINDS, load_prepared
     from pokegan import families
-    from pokegan.metrics.evaluate import sampling_labels, score
-    from pokegan.metrics.features import FeatureSet, load_reference
+    from pokegan.metrics.evaluate import score_generator
+    from pokegan.metrics.features import load_reference
     from pokegan.metrics.inception import load_feature_net
     from pokegan.models.conditional import LABEL_COLUMN, encode_labels
-    from pokegan.models.io import list_checkpoints, load_generator, read_file, unpack
-    from pokegan.models.sampling import sample
-    from pokegan.models.latents import seeded_latents
+    from pokegan.models.io import final_path, list_checkpoints, load_generator, read_file
     from pokegan.training import TrainingDiverged, train
     from pokegan.training.checkpoint import checkpoint_path
 
@@ -388,13 +386,13 @@ def main(argv: list[str] | None = None) -> int:
     except config.ConfigError as exc:
         raise SystemExit(f"{args.params}: {exc}") from None
 
-    def live_and_ema(live_from: Path, ema_from: Path) -> tuple[dict[str, torch.nn.Module], dict]:
+    def live_and_ema(live_from: Path, ema_from: Path) -> dict[str, tuple[torch.nn.Module, dict]]:
         """The trained G (a checkpoint's ``models``; none in an ``--export``ed one) and its
-        average (a checkpoint's ``ema``, or generator.pt), with the average's meta (a
-        conditional G's label counts: both are sampled with :func:`sampling_labels`)."""
-        live = read_file(live_from, mmap=True).get("models", {}).get("G")
-        G_ema, meta = load_generator(ema_from)
-        return {**({"live": unpack(live)} if live else {}), "ema": G_ema}, meta
+        average (a checkpoint's ``ema``, or generator.pt), each with its meta."""
+        gens = {"ema": load_generator(ema_from)}
+        if "G" in read_file(live_from, mmap=True).get("models", {}):
+            gens = {"live": load_generator(live_from, live=True), **gens}
+        return gens
 
     if args.export:   # no data, no feature network
         for name in args.configs:
@@ -412,10 +410,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.figure:   # before the training set and Inception load: it needs neither
-        from pokegan.report.figures import side_by_side
+        from pokegan.report.figures import reals_and_samples
         n = 16        # as docs/screenshots/samples_full_scale.png, so the rows line up
         originals = load_prepared(args.dataset, root=args.prepared, originals_only=True)[0]
-        picked = torch.randperm(len(originals), generator=torch.Generator().manual_seed(base.seed))
         shown = {}
         for name in args.configs:
             for seed in args.seeds:
@@ -424,11 +421,9 @@ def main(argv: list[str] | None = None) -> int:
                     if epoch not in ckpts:
                         raise SystemExit(f"{name} seed {seed}: no checkpoint of epoch {epoch} "
                                          f"under {args.work} (kept: {sorted(ckpts)})")
-                    gens, g_meta = live_and_ema(ckpts[epoch], ckpts[epoch])
-                    for kind, G in gens.items():
-                        shown[f"{name} s{seed}\n{kind}, epoch {epoch}"] = sample(
-                            G, n, seed=base.seed, labels=sampling_labels(G, g_meta, n, base.seed))
-        side_by_side(originals[picked[:n]], shown, Path(args.figure))
+                    for kind, pair in live_and_ema(ckpts[epoch], ckpts[epoch]).items():
+                        shown[f"{name} s{seed}\n{kind}, epoch {epoch}"] = pair
+        reals_and_samples(originals, shown, n, base.seed, Path(args.figure))
         print(f"wrote {args.figure}: {len(shown)} rows of {n}", flush=True)
         return 0
     ev = EvalConfig()
@@ -465,15 +460,9 @@ def main(argv: list[str] | None = None) -> int:
     def score_pair(live_from: Path, ema_from: Path, desc: str) -> dict[str, dict]:
         """FID/KID/P/R of :func:`live_and_ema`'s two generators on the evaluate stage's seeded
         latents."""
-        out = {}
-        gens, g_meta = live_and_ema(live_from, ema_from)
-        for kind, G in gens.items():
-            imgs = sample(G, args.samples, 0, batch_size=50,
-                          latents=seeded_latents(0, args.samples, G.latent_dim),
-                          labels=sampling_labels(G, g_meta, args.samples, 0))
-            out[kind] = score(real, FeatureSet(net.extract(imgs, ev.batch_size, desc=f"{desc} {kind}")),
-                              ev, 0, final=True)     # final: also the copy share
-        return out
+        return {kind: score_generator(G, g_meta, real, net, ev, 0, args.samples, final=True,
+                                      desc=f"{desc} {kind}")[1]     # final: also the copy share
+                for kind, (G, g_meta) in live_and_ema(live_from, ema_from).items()}
 
     if args.curve:
         curve_path = Path(args.curve)
@@ -549,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"({info['images_seen']} images, {info['device']}/{info['precision']})", flush=True)
             continue
         last = list_checkpoints(folder)[-1][1]
-        for kind, s in score_pair(last, folder / "generator.pt", f"{name} s{seed}").items():
+        for kind, s in score_pair(last, final_path(folder), f"{name} s{seed}").items():
             rows = _put(rows, {
                 "config": name, "generator": kind, "seed": seed, "fid": round(s["fid"], 2),
                 "kid": round(s["kid"], 5), "kid_std": round(s["kid_std"], 5),

@@ -75,13 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     from pokegan import config
-    from pokegan.metrics.evaluate import reference_types, sampling_labels, score
-    from pokegan.metrics.features import FeatureSet, load_reference, reference_path
+    from pokegan.metrics.evaluate import reference_types, score_generator
+    from pokegan.metrics.features import load_reference, reference_path
     from pokegan.metrics.inception import load_feature_net
     from pokegan.metrics.precision_recall import precision_recall
-    from pokegan.models.io import load_generator, read_file, unpack
-    from pokegan.models.sampling import sample
-    from pokegan.models.latents import seeded_latents
+    from pokegan.models.io import ModelFileError, load_generator
 
     ev, seed = (c := config.load(args.params)).eval, c.seed
     net = load_feature_net()
@@ -101,17 +99,12 @@ def main(argv: list[str] | None = None) -> int:
           f"recall {min(r for _, r in pr):.2f}-{max(r for _, r in pr):.2f}")
     tables = []
     for path in args.generators:
-        G, meta = load_generator(path)
-        if args.live:
-            live = read_file(path, mmap=True).get("models", {}).get("G")
-            if live is None:
-                raise SystemExit(f"{path}: no trained G (--live needs a training checkpoint)")
-            G = unpack(live, str(path))
-        images = sample(G, args.samples, seed, batch_size=ev.batch_size,
-                        latents=seeded_latents(seed, args.samples, G.latent_dim),
-                        labels=sampling_labels(G, meta, args.samples, seed))
-        fake = np.asarray(net.extract(images, ev.batch_size, desc=path.name))
-        s = score(ref.feats, FeatureSet(fake), ev, seed)
+        try:
+            G, meta = load_generator(path, live=args.live)
+        except ModelFileError as exc:
+            raise SystemExit(f"{exc} (--live needs a training checkpoint)" if args.live else str(exc))
+        feats, s = score_generator(G, meta, ref.feats, net, ev, seed, args.samples, desc=path.name)
+        fake = np.asarray(feats.features)
         precision, recall = s["precision"], s["recall"]
         rows = covered(real, fake, k)
         assert abs(rows.mean() - recall) < 1e-9, (rows.mean(), recall)   # the metric's recall

@@ -12,13 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
 from pokegan.data.prepared import load_prepared
-from pokegan.models.io import load_generator
-from pokegan.models.sampling import sample
-from pokegan.models.latents import seeded_latents
-from pokegan.report.figures import side_by_side
+from pokegan.models.io import final_path, load_generator
+from pokegan.report.figures import reals_and_samples
 
 
 def main() -> None:
@@ -29,19 +25,17 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--real", default="artwork", help="prepared dataset of the top row")
     args = ap.parse_args()
-    samples, latents = {}, {}
+    generators = {}
     for row in args.rows:
         label, sep, model = row.rpartition("=")
         if not sep:
             ap.error(f"{row!r}: expected LABEL=MODEL")
         path = Path(model)
-        G, meta = load_generator(path / "generator.pt" if path.is_dir() else path)
-        z = latents.setdefault(G.latent_dim, seeded_latents(args.seed, args.n, G.latent_dim))
-        samples[f"{label}\n(epoch {meta.get('epoch', '?')})"] = sample(G, args.n, args.seed, latents=z)
+        G, meta = load_generator(final_path(path) if path.is_dir() else path)
+        generators[f"{label}\n(epoch {meta.get('epoch', '?')})"] = (G, meta)
     images, _, _ = load_prepared(args.real, originals_only=True)
-    real = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(args.seed))[:args.n]]
-    side_by_side(real, samples, Path(args.output))
-    print(f"wrote {args.output}: {len(samples)} rows of {args.n}")
+    reals_and_samples(images, generators, args.n, args.seed, Path(args.output))
+    print(f"wrote {args.output}: {len(generators)} rows of {args.n}")
 
 
 if __name__ == "__main__":

@@ -174,12 +174,12 @@ def test_a_conditional_config_trains_on_type_labels_and_is_scored_and_drawn(tmp_
     assert rows.copies.between(0, 1).all() and rows.copies_real.between(0, 1).all()
     G, meta = load_generator(work / "cbest+diffaug_s0" / "generator.pt")
     assert meta["labels"] == ["fire", "water"] and meta["label_counts"] == [8, 8]
-    assert torch.equal(sampling_labels(G, meta, 12, 0), empirical_labels(12, [8, 8], 0))
-    assert len(given) == 2 and all(torch.equal(y, sampling_labels(G, meta, 12, 0)) for y in given)
-    assert sampling_labels(torch.nn.Linear(1, 1), {}, 12, 0) is None     # unconditional: none
+    assert torch.equal(sampling_labels(meta, 12, 0), empirical_labels(12, [8, 8], 0))
+    assert len(given) == 2 and all(torch.equal(y, sampling_labels(meta, 12, 0)) for y in given)
+    assert sampling_labels({"model": "dcgan"}, 12, 0) is None and sampling_labels({}, 12, 0) is None
     assert ablation.main([*args, "--figure", str(tmp_path / "f.png"), "--figure-epochs", "2"]) == 0
     assert (tmp_path / "f.png").stat().st_size > 0
-    assert len(given) == 4 and all(torch.equal(y, sampling_labels(G, meta, 16, 0)) for y in given[2:])
+    assert len(given) == 4 and all(torch.equal(y, sampling_labels(meta, 16, 0)) for y in given[2:])
 
 
 def test_the_table_shows_the_copy_share_beside_its_real_yardstick():

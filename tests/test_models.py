@@ -7,7 +7,8 @@ from torch import nn
 
 from pokegan.models import Discriminator, Encoder, Generator, LatentDiscriminator
 from pokegan.models.io import (ModelFileError, ModelFileNotFound, list_checkpoints, load_encoder,
-                               load_generator, sample, save_model)
+                               load_generator, save_model)
+from pokegan.models.sampling import sample
 
 
 @pytest.mark.parametrize("size, widest", [(32, 256), (64, 512), (128, 1024)])

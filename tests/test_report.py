@@ -102,16 +102,19 @@ def test_build_report_writes_the_report_and_its_figures(evaluated):
 
 
 def test_side_by_side_rows_come_from_the_same_latents(evaluated):
+    from pokegan.data.prepared import load_prepared
     from pokegan.models.io import load_generator
     from pokegan.models.sampling import sample
     from pokegan.models.latents import seeded_latents
     cfg, root = evaluated
-    G, _ = load_generator(root / "models/tiny/generator.pt")
+    G, meta = load_generator(root / "models/tiny/generator.pt")
     z = seeded_latents(cfg.seed, build.N_SIDE, G.latent_dim)
-    got = build.same_latent_samples(cfg, ["tiny"], root)["tiny"]
-    assert torch.equal(got, sample(G, build.N_SIDE, seed=cfg.seed, latents=z))
-    real = build.real_rows(cfg, ["tiny"], root)["artwork"]
+    originals = load_prepared("artwork", root=root / "data/prepared", originals_only=True)[0]
+    real, got = figures.comparison_rows(originals, {"tiny": (G, meta)}, build.N_SIDE, cfg.seed)
+    assert torch.equal(got["tiny"], sample(G, build.N_SIDE, seed=cfg.seed, latents=z))
     assert real.shape == (build.N_SIDE, 3, 32, 32) and real.dtype == torch.uint8
+    picked = torch.randperm(len(originals), generator=torch.Generator().manual_seed(cfg.seed))
+    assert torch.equal(real, originals[picked[:build.N_SIDE]])
 
 
 def test_figures_are_written(tmp_path):

@@ -216,7 +216,7 @@ def test_fingerprinted_code_is_the_train_stage_code_deps():
     deps = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]["train"]["do"]["deps"]
     assert sorted(TRAIN_CODE) == sorted(d for d in deps if not d.startswith("data/"))
     hashed = code_hashes()
-    assert "src/pokegan/training/losses.py" in hashed and "stages/train.py" in hashed
+    assert "src/pokegan/ops/losses.py" in hashed and "stages/train.py" in hashed
     assert not any("__pycache__" in k for k in hashed)
 
 

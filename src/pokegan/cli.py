@@ -219,7 +219,8 @@ def cmd_info(args) -> int:
     model_dir = Path(args.model)
     if not model_dir.is_dir():
         raise CliError(f"no model folder at {model_dir}")
-    info_path = model_dir / "info.json"
+    from pokegan.models.io import INFO_FILE
+    info_path = model_dir / INFO_FILE
     if not info_path.exists():
         raise CliError(f"{info_path} missing: is {model_dir} a finished training run?")
     info = _read_record(info_path, f"rerun `dvc repro train@{model_dir.name}`")

@@ -37,8 +37,8 @@ class GenerateError(ValueError):
 # --------------------------------------------------------------------------- models
 def load_aegan(model: str | Path, what: str = "this command") -> tuple[nn.Module, nn.Module, dict]:
     """(G, E, meta) of an AEGAN model folder; a clear error for any other kind of model."""
-    from pokegan.models.io import (ModelFileError, check_pair, check_run, generator_file,
-                                   load_encoder, load_generator)
+    from pokegan.models.io import (ModelFileError, check_pair, check_run, final_path,
+                                   generator_file, load_encoder, load_generator)
 
     folder = Path(model)
     if not folder.is_dir():
@@ -46,10 +46,10 @@ def load_aegan(model: str | Path, what: str = "this command") -> tuple[nn.Module
                             f"{folder}: give the model folder (models/<variant>), not a file")
     try:
         G, meta = load_generator(generator_file(folder))
-        if not (folder / "encoder.pt").is_file():
+        if not final_path(folder, "E").is_file():
             raise GenerateError(f"{folder} is a {meta.get('model', 'non-AEGAN')} model without an "
                                 f"encoder; {what} needs an AEGAN model (e.g. models/aegan_artwork)")
-        E, meta_e = load_encoder(folder / "encoder.pt")
+        E, meta_e = load_encoder(final_path(folder, "E"))
         check_pair(meta, meta_e)    # G and E of one run, not a new G with an older E
         check_run(folder)
     except ModelFileError as exc:
@@ -327,11 +327,10 @@ def nearest_artworks(G: nn.Module, meta: dict, n: int, seed: int = 0,
     copies. The real images are the reference's (``data/reference/<dataset>.npz``, the set the
     metrics compare against), found in the prepared data by their stored rows."""
     from pokegan.data.prepared import PreparedDataMissing, load_prepared
-    from pokegan.metrics.evaluate import sampling_labels
+    from pokegan.metrics.evaluate import generated
     from pokegan.metrics.features import ReferenceError, load_reference, reference_path
     from pokegan.metrics.inception import load_feature_net
     from pokegan.metrics.memorisation import copy_flags, nearest
-    from pokegan.models.sampling import sample
 
     if n < 1:
         raise GenerateError(f"-n must be >= 1, got {n}")
@@ -346,7 +345,7 @@ def nearest_artworks(G: nn.Module, meta: dict, n: int, seed: int = 0,
     if ref.rows is None or int(ref.rows.max()) >= len(real):
         raise GenerateError(f"{ref.path} does not name its images' rows in {prepared_root}/"
                             f"{dataset}; run `dvc repro reference`")
-    fakes = sample(G, n, seed, labels=sampling_labels(G, meta, n, seed))
+    fakes = generated(G, meta, n, seed)
     feats = net.extract(fakes, desc=False)
     index, dist = nearest(ref.feats, feats)
     pairs = torch.stack([fakes, real[torch.as_tensor(ref.rows[index])]], 1).flatten(0, 1)

@@ -75,11 +75,11 @@ def test_code_edit_trains_from_scratch(tmp_path, faults):
 
     after = _sha1(model / "generator.pt")
     assert "resuming" not in said and "epochs 1..1" in said, said          # from scratch
-    assert "code changed (src/pokegan/training/losses.py)" in said, said   # and says why
+    assert "code changed (src/pokegan/ops/losses.py)" in said, said   # and says why
     assert after != before
     (moved,) = _moved(root / "stale" / "tiny")
     assert _sha1(moved / "generator.pt") == before                        # the old run is kept
-    row.done(f"fresh run, 'code changed (src/pokegan/training/losses.py)'; generator.pt sha1 "
+    row.done(f"fresh run, 'code changed (src/pokegan/ops/losses.py)'; generator.pt sha1 "
              f"{before[:10]} -> {after[:10]}, old one in stale/tiny/")
 
 

@@ -151,13 +151,48 @@ def kid_per_type(real: FeatureSet, real_types: np.ndarray, fake: FeatureSet, fak
     return scores, counts
 
 
-def sampling_labels(G: torch.nn.Module, meta: dict, n: int, seed: int) -> torch.Tensor | None:
-    """The labels a conditional ``G`` is scored with: ``n`` seeded draws from its training label
-    distribution (``meta["label_counts"]``), nested like the latents, so the generated set has
-    the data's class mix; None for an unconditional G."""
-    from pokegan.models.conditional import empirical_labels, is_conditional
+def sampling_labels(meta: dict, n: int, seed: int) -> torch.Tensor | None:
+    """The labels a generator of a conditional family (``meta["model"]``) is scored with: ``n``
+    seeded draws from its training label distribution (``meta["label_counts"]``), nested like
+    the latents, so the generated set has the data's class mix; None for other families."""
+    from pokegan import families
+    from pokegan.models.conditional import empirical_labels
 
-    return empirical_labels(n, meta["label_counts"], seed) if is_conditional(G) else None
+    model = meta.get("model")
+    if model is None or not families.get(model).conditional:
+        return None
+    return empirical_labels(n, meta["label_counts"], seed)
+
+
+def generated(G: torch.nn.Module, meta: dict, n: int, seed: int, batch_size: int = 64,
+              latents: torch.Tensor | None = None) -> torch.Tensor:
+    """The images a generator is scored and shown with: ``n`` uint8 samples from ``seed``'s
+    latents (or ``latents``), a conditional one's at :func:`sampling_labels`."""
+    from pokegan.models.latents import seeded_latents
+    from pokegan.models.sampling import sample
+
+    latents = seeded_latents(seed, n, G.latent_dim) if latents is None else latents
+    return sample(G, n, seed, batch_size=batch_size, latents=latents,
+                  labels=sampling_labels(meta, n, seed))
+
+
+def score_generator(G: torch.nn.Module, meta: dict, real: FeatureSet, net: FeatureNet,
+                    ev: EvalConfig, seed: int, n: int, *, final: bool = False,
+                    latents: torch.Tensor | None = None, reuse: FeatureSet | None = None,
+                    classifier: ISScorer | None = None, desc: str = "") -> tuple[FeatureSet, dict]:
+    """Sample ``G`` (:func:`generated`) and score its features against ``real`` through the
+    metric registry (:func:`score`): the one path from a generator to its numbers, for the
+    evaluate stage and the benches. ``reuse``: features of the first images, known already (the
+    same G on the same first latents); ``classifier``: the IS classifier, when a metric needs
+    class probabilities. Returns the features and the scores."""
+    images = generated(G, meta, n, seed, ev.batch_size, latents)
+    start = reuse.n if reuse is not None else 0
+    new = net.extract(images[start:], ev.batch_size, desc=desc) if start < len(images) \
+        else np.zeros((0, net.dim), np.float32)
+    feats = FeatureSet(np.concatenate([reuse.features, new]) if reuse is not None else new)
+    probs = classifier.class_probs(images) if classifier else None
+    note = classifier.reason if classifier and probs is None else None
+    return feats, score(real, feats, ev, seed, final, probs, note)
 
 
 def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
@@ -171,9 +206,8 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     import pandas as pd
     from tqdm import tqdm
 
-    from pokegan.models.conditional import is_conditional
-    from pokegan.models.io import (best_generator_path, check_run, list_checkpoints, load_generator,
-                                   sample)
+    from pokegan.models.io import (best_generator_path, check_run, final_path, list_checkpoints,
+                                   load_generator)
     from pokegan.models.latents import seeded_latents
 
     started = time.perf_counter()
@@ -184,34 +218,20 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
                          expect=expected_fingerprint(cfg, variant.dataset, net, prepared_root))
     real = ref.feats
     model_dir = Path(models_root) / name
-    final_path = model_dir / "generator.pt"
-    if not final_path.is_file():
-        raise FileNotFoundError(f"{final_path}: final generator not found; run `dvc repro train@{name}`")
-    G_final, meta_final = load_generator(final_path, map_location="cpu")
+    final_file = final_path(model_dir)
+    if not final_file.is_file():
+        raise FileNotFoundError(f"{final_file}: final generator not found; run `dvc repro train@{name}`")
+    G_final, meta_final = load_generator(final_file, map_location="cpu")
     check_trained_as(meta_final, name, variant)
     check_run(model_dir)                    # generator.pt is the one its run's info.json names
     ref_size = ref.info.get("image_size")
     if ref_size and meta_final.get("image_size") and int(meta_final["image_size"]) != int(ref_size):
-        raise ValueError(f"{final_path} generates {meta_final['image_size']} px images but "
+        raise ValueError(f"{final_file} generates {meta_final['image_size']} px images but "
                          f"{ref.path} holds {ref_size} px real images; run `dvc repro` to rebuild both")
     # the IS classifier, asked only when a registered metric needs class probabilities
     classifier = ISScorer(ev.inception_is_weights, ev.is_splits, ev.batch_size) \
         if registry.CLASS_PROBS in registry.needed() else None
-    vocab = meta_final.get("labels") if is_conditional(G_final) else None   # per-type KID below
-
-    def labels_for(n: int) -> torch.Tensor | None:
-        return sampling_labels(G_final, meta_final, n, seed)
-
-    def run(G, latents: torch.Tensor, reuse: FeatureSet | None, desc: str, final: bool):
-        images = sample(G, len(latents), seed, batch_size=ev.batch_size, device="cpu",
-                        latents=latents, labels=labels_for(len(latents)))
-        start = reuse.n if reuse is not None else 0
-        new = net.extract(images[start:], ev.batch_size, desc=desc) if start < len(images) \
-            else np.zeros((0, net.dim), np.float32)
-        feats = FeatureSet(np.concatenate([reuse.features, new]) if reuse is not None else new)
-        probs = classifier.class_probs(images) if classifier else None
-        note = classifier.reason if classifier and probs is None else None
-        return feats, score(real, feats, ev, seed, final, probs, note)
+    vocab = meta_final.get("labels")     # a conditional G's classes: per-type KID below
 
     rows, last, best = [], None, None
     checkpoints = list_checkpoints(model_dir)
@@ -219,7 +239,8 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
         G, meta = load_generator(path, map_location="cpu")
         check_trained_as(meta, name, variant)
         latents = seeded_latents(seed, ev.samples_curve, int(meta["latent_dim"]))
-        feats, s = run(G, latents, None, f"{name} epoch {epoch}", final=False)
+        feats, s = score_generator(G, meta, real, net, ev, seed, ev.samples_curve, latents=latents,
+                                   classifier=classifier, desc=f"{name} epoch {epoch}")
         row = {"epoch": int(epoch), "images_seen": meta.get("images_seen"), **s}
         rows.append(row)
         last = _Scored(latents, feats, row, G, meta)
@@ -232,7 +253,9 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
     if last is not None and same_weights(G, last.generator) and ev.samples >= last.feats.n \
             and torch.equal(latents[:last.feats.n], last.latents):
         reuse = last.feats  # same generator, same first latents: those features are known
-    final_feats, s = run(G, latents, reuse, f"{name} final", final=True)
+    final_feats, s = score_generator(G, meta, real, net, ev, seed, ev.samples, final=True,
+                                     latents=latents, reuse=reuse, classifier=classifier,
+                                     desc=f"{name} final")
     final_epoch = meta.get("epoch", rows[-1]["epoch"] if rows else None)
 
     columns = curve_columns()
@@ -253,7 +276,7 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
         if best else None,
     }
     provenance = {
-        "scored": {"final": _shown(final_path, models_root),
+        "scored": {"final": _shown(final_file, models_root),
                    "best": _shown(best_path, models_root) if best else None,
                    "best_chosen_by": "lowest curve KID"},
         "feature_extractor": net.info(),
@@ -271,7 +294,7 @@ def evaluate_variant(cfg: Config, name: str, models_root: str | Path = "models",
                 f"per-image types of the reference unknown (no rows in {ref.path.name} or no "
                 f"index.csv for dataset {variant.dataset} under the prepared data)")
         else:
-            fake_types = np.array(vocab)[labels_for(len(latents)).numpy()]
+            fake_types = np.array(vocab)[sampling_labels(meta, len(latents), seed).numpy()]
             result["kid_per_type"], result["kid_per_type_samples"] = kid_per_type(
                 real, real_types, final_feats, fake_types, ev, seed)
             log(f"{name} KID per type: " + ", ".join(

@@ -31,6 +31,7 @@ from . import catalog
 
 
 FINAL_FILES = {"G": "generator.pt", "E": "encoder.pt"}   # a run's final networks, by role
+INFO_FILE = "info.json"      # what a finished run was (params, fingerprint, each final file's sha256)
 MODEL_FORMAT = "pokegan-model"
 CHECKPOINT_FORMAT = "pokegan-checkpoint"
 _CKPT_RE = re.compile(r"^epoch_(\d+)\.pt$")
@@ -95,7 +96,7 @@ def save_run(model_dir: str | Path, nets: dict[str, nn.Module], meta: dict[str, 
         path = model_dir / FINAL_FILES[role]
         save_model(path, module, meta)
         hashes[path.name] = sha256_file(path)
-    write_json(model_dir / "info.json", {**info, "files": hashes})
+    write_json(model_dir / INFO_FILE, {**info, "files": hashes})
 
 
 _RUN_KEYS = ("variant", "fingerprint", "epoch", "images_seen")
@@ -117,7 +118,7 @@ def check_run(model_dir: str | Path) -> None:
     (sha256); folders written before info.json listed its files pass."""
     from pokegan.files import sha256_file
 
-    info_path = Path(model_dir) / "info.json"
+    info_path = Path(model_dir) / INFO_FILE
     if not info_path.is_file():
         return
     try:
@@ -217,6 +218,17 @@ def best_generator_path(model_dir) -> Path:
 def final_path(model_dir, role: str = "G") -> Path:
     """A run's final file of ``role``: ``models/<variant>/generator.pt`` (G) or ``encoder.pt`` (E)."""
     return Path(model_dir) / FINAL_FILES[role]
+
+
+def grid_path(model_dir, epoch: int) -> Path:
+    """The fixed-latent sample grid a run drew after ``epoch``."""
+    return Path(model_dir) / "grids" / f"epoch_{epoch:04d}.png"
+
+
+def list_grids(model_dir) -> list[tuple[int, Path]]:
+    """``(epoch, path)`` of every grid of :func:`grid_path` in ``model_dir``, sorted by epoch."""
+    grids = sorted(Path(model_dir, "grids").glob("epoch_*.png"))
+    return [(int(p.stem.split("_")[1]), p) for p in grids if p.stem.split("_")[1].isdigit()]
 
 
 def generator_file(model, checkpoint: str | int = "last") -> Path:

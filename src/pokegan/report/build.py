@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from pokegan.config import Config
 from pokegan.files import write_text
 from pokegan.metrics.evaluate import provenance_path
+from pokegan.models.io import final_path, list_grids, load_generator
 from pokegan.report import figures
 from pokegan.report.markdown import machine_description, report_markdown
 from pokegan.report.tables import load_metrics
@@ -39,30 +39,6 @@ def recorded_minutes(variants: list[str], root: Path = Path(".")) -> dict[str, f
                 total += json.loads(path.read_text()).get("seconds", 0) or 0
         minutes[kind] = total / 60
     return {k: v for k, v in minutes.items() if v > 0}
-
-
-def same_latent_samples(cfg: Config, variants: list[str], root: Path = Path(".")
-                        ) -> dict[str, torch.Tensor]:
-    """N_SIDE uint8 samples of each variant's generator.pt, all from ``seed``'s latents
-    (:func:`pokegan.models.io.sample` draws them: one batch per latent size)."""
-    from pokegan.models.io import load_generator
-    from pokegan.models.sampling import sample
-    return {v: sample(load_generator(root / "models" / v / "generator.pt")[0], N_SIDE,
-                      seed=cfg.seed) for v in variants}
-
-
-def real_rows(cfg: Config, variants: list[str], root: Path = Path(".")) -> dict[str, torch.Tensor]:
-    """N_SIDE real un-augmented images per dataset of ``variants``, picked by one generator
-    seeded with ``seed`` (datasets in variant order)."""
-    from pokegan.data.prepared import load_prepared
-    gen = torch.Generator().manual_seed(cfg.seed)
-    rows: dict[str, torch.Tensor] = {}
-    for v in variants:
-        ds = cfg.variant(v).dataset
-        if ds not in rows:
-            real, _, _ = load_prepared(ds, root=root / "data/prepared", originals_only=True)
-            rows[ds] = real[torch.randperm(len(real), generator=gen)[:N_SIDE]]
-    return rows
 
 
 def _listing(words: list[str]) -> str:
@@ -91,14 +67,17 @@ def build_report(cfg: Config, root: str | Path = ".", log=print) -> Path:
     figs["Discriminator and generator losses"] = "report/losses.png"
 
     if variants:
+        from pokegan.data.prepared import load_prepared
         first_ds = cfg.variant(variants[0]).dataset
-        figures.side_by_side(real_rows(cfg, variants, root)[first_ds],
-                             same_latent_samples(cfg, variants, root), out / "side_by_side.png")
+        originals = load_prepared(first_ds, root=root / "data/prepared", originals_only=True)[0]
+        figures.reals_and_samples(
+            originals, {v: load_generator(final_path(root / "models" / v)) for v in variants},
+            N_SIDE, cfg.seed, out / "side_by_side.png")
         figs[f"Real {first_ds} images (top), then each variant from the same latents"] = \
             "report/side_by_side.png"
 
     for v in variants:
-        frames = sorted((root / "models" / v / "grids").glob("epoch_*.png"))
+        frames = [path for _, path in list_grids(root / "models" / v)]
         figures.progress_gif(frames, out / f"progress_{v}.gif", tile_px=cfg.variant(v).image_size)
         if frames:
             figs[f"{v}: the fixed-latent grid over {len(frames)} epochs"] = f"report/progress_{v}.gif"

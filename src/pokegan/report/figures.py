@@ -88,6 +88,23 @@ def _strip(images: torch.Tensor) -> np.ndarray:
     return np.concatenate(parts[:-1], axis=1)
 
 
+def comparison_rows(real: torch.Tensor, generators: dict[str, tuple[torch.nn.Module, dict]],
+                    n: int, seed: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The rows of the comparison figure: ``n`` of the ``real`` images picked by ``seed``, and
+    each labelled (generator, meta)'s ``n`` images from ``seed``'s latents, as it is scored
+    (:func:`pokegan.metrics.evaluate.generated`)."""
+    from pokegan.metrics.evaluate import generated
+    picked = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:n]]
+    return picked, {label: generated(G, meta, n, seed) for label, (G, meta) in generators.items()}
+
+
+def reals_and_samples(real: torch.Tensor, generators: dict[str, tuple[torch.nn.Module, dict]],
+                      n: int, seed: int, out: Path) -> None:
+    """The comparison figure (:func:`comparison_rows` drawn by :func:`side_by_side`): the report's,
+    the bench's and the README's."""
+    side_by_side(*comparison_rows(real, generators, n, seed), out)
+
+
 def side_by_side(real: torch.Tensor, samples: dict[str, torch.Tensor], out: Path) -> None:
     """Real images on the first row, then each variant's samples from the same latents."""
     rows = [("real", real)] + list(samples.items())

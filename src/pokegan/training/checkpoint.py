@@ -22,8 +22,8 @@ from torch import nn
 
 from pokegan.config import NOT_IN_FINGERPRINT, TrainConfig, as_dict
 from pokegan.files import content_hashes, fingerprint, write_json
-from pokegan.models.io import (CHECKPOINT_FORMAT, FINAL_FILES, ModelFileError, list_checkpoints,
-                               pack, read_file, save_torch)
+from pokegan.models.io import (CHECKPOINT_FORMAT, FINAL_FILES, INFO_FILE, ModelFileError,
+                               list_checkpoints, list_grids, pack, read_file, save_torch)
 from pokegan.ops.levers import LEVER_DEFAULTS
 
 # The code that computes the weights: the train stage's code deps in dvc.yaml (folders are
@@ -218,23 +218,18 @@ def find_resume(model_dir: str | Path, fingerprint: str, parts: dict, roles, max
         elif why is not None:
             aside[path] = why
             foreign |= why.startswith("another run's")
-    for name in (*FINAL_FILES.values(), "info.json"):
+    for name in (*FINAL_FILES.values(), INFO_FILE):
         path = Path(model_dir) / name
         why = _foreign_final(path, fingerprint, parts) if path.is_file() else None
         if why is not None:
             aside[path], foreign = why, True
     first_new = resume["epoch"] if resume is not None else 0
-    for epoch, path in _grids(model_dir):
+    for epoch, path in list_grids(model_dir):
         if epoch > max_epoch:
             aside[path] = f"beyond the {max_epoch} epochs asked for"
         elif foreign and epoch > first_new:
             aside[path] = "drawn by the run whose files are set aside"
     return resume, aside
-
-
-def _grids(model_dir: str | Path) -> list[tuple[int, Path]]:
-    grids = sorted(Path(model_dir, "grids").glob("epoch_*.png"))
-    return [(int(p.stem.split("_")[1]), p) for p in grids if p.stem.split("_")[1].isdigit()]
 
 
 def default_stale_dir(model_dir: str | Path) -> Path:

@@ -24,7 +24,7 @@ from pokegan.data import DataError
 from pokegan.files import atomic_path, library_versions, machine, write_json
 from pokegan.grids import grid_corner, save_grid_png
 from pokegan.models.conditional import check_labels, cycling_labels
-from pokegan.models.io import save_run
+from pokegan.models.io import grid_path, save_run
 from pokegan.models.latents import seeded_latents
 from pokegan.models.sampling import to_uint8
 from pokegan.ops.device import (check_compile_on, compiled, configure_cuda, resolve_device,
@@ -101,15 +101,11 @@ def _sampling_G(nets: dict, ema: EMA | None):
     return ema.model_for_sampling() if ema is not None else nets["G"]
 
 
-def _grid_path(model_dir: Path, epoch: int) -> Path:
-    return model_dir / "grids" / f"epoch_{epoch:04d}.png"
-
-
 def _publish_grid(model_dir: Path, plots_dir: Path | None, epoch: int) -> None:
     """Copy the grid of ``epoch`` to ``plots_dir/samples.png``."""
     if plots_dir is not None:
         with atomic_path(plots_dir / "samples.png", suffix=".png") as tmp:
-            shutil.copyfile(_grid_path(model_dir, epoch), tmp)
+            shutil.copyfile(grid_path(model_dir, epoch), tmp)
 
 
 class _Live:
@@ -319,7 +315,7 @@ def _end_epoch(run: _Run, entry: dict, ctx: StepContext, live: "_Live", z_grid: 
     live.log(entry)
     if not run.world.is_main:
         return
-    grid = _grid_path(run.model_dir, run.epoch)
+    grid = grid_path(run.model_dir, run.epoch)
     save_grid(run.sampling_G, z_grid, grid, run.device, run.grid_labels)
     _publish_grid(run.model_dir, run.plots_dir, run.epoch)
     live.log_grid(run.epoch, grid)
@@ -338,8 +334,8 @@ def _save_final(run: _Run, z_grid: torch.Tensor, n_images: int) -> dict:
     """The family's final networks (generator.pt, + encoder.pt), then info.json; returns
     info.json's content."""
     cfg = run.cfg
-    if not _grid_path(run.model_dir, run.epoch).exists():   # grids/ lost while checkpoints remain
-        save_grid(run.sampling_G, z_grid, _grid_path(run.model_dir, run.epoch), run.device,
+    if not grid_path(run.model_dir, run.epoch).exists():   # grids/ lost while checkpoints remain
+        save_grid(run.sampling_G, z_grid, grid_path(run.model_dir, run.epoch), run.device,
                   run.grid_labels)
     _publish_grid(run.model_dir, run.plots_dir, run.epoch)  # also after a resume with nothing left
     final = {**run.meta, "epoch": run.epoch, "images_seen": run.images_seen}
@@ -402,7 +398,7 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, *, data_fingerpr
     live = _Live(plots_dir if run.world.is_main else None, cfg.image_size)  # rank 0 alone writes
     for entry in run.history:                       # DVC wiped plots_dir: replay earlier epochs
         live.log(entry)
-        live.log_grid(entry["epoch"], _grid_path(run.model_dir, entry["epoch"]))
+        live.log_grid(entry["epoch"], grid_path(run.model_dir, entry["epoch"]))
     log(f"{variant}: {cfg.model} on {n} images of {cfg.image_size}px, "
         f"{run.device.type}/{run.precision}, {torch.get_num_threads()} threads, "
         f"epochs {run.epoch + 1}..{cfg.epochs}, {steps} steps of {cfg.batch_size} per epoch")
