@@ -66,7 +66,7 @@ def test_code_edit_trains_from_scratch(tmp_path, faults):
     model = root / "models" / "tiny"
     train()
     before = _sha1(model / "generator.pt")
-    losses = code / "src" / "pokegan" / "training" / "losses.py"
+    losses = code / "src" / "pokegan" / "ops" / "losses.py"
     text = losses.read_text()
     call = "return F.binary_cross_entropy_with_logits(logits, target)"
     assert call in text
