@@ -1,5 +1,6 @@
-"""report stage: plots/report.md + plots/report/*.png|gif (its declared outputs, nothing else:
-README links to plots/report.md instead of carrying a copy).
+"""report stage: plots/report.md + plots/report/*.png|gif, and plots/report/eval.csv and
+losses.csv, every variant's curves that dvc.yaml's plots draw (its declared outputs, nothing
+else: README links to plots/report.md instead of carrying a copy).
 
 The work is pokegan.report.build.build_report: it reads what the other stages wrote (metrics/,
 plots/eval/, plots/train/, models/) and the real images.

@@ -1,10 +1,13 @@
-"""dvc.yaml repeats the config by hand (DVC has no foreach for top-level plots or artifacts):
-these tests fail, naming the missing key or variant, when it falls out of step with
+"""dvc.yaml repeats part of the config by hand (DVC has no foreach for top-level plots or
+artifacts): these tests fail, naming the missing key or variant, when it falls out of step with
 ``TrainConfig``, ``params.yaml: variants`` and the metric registry — for the default pipeline and
-for the study-scale one in study/ alike; and ``dvc artifacts get`` fetches a variant's
-generator from a small local Git + DVC repository (no network)."""
+for the study-scale one in study/ alike. The curves read the report stage's combined files
+(``pokegan.report.combined``), so only each variant's sample grids and its artifact stay listed
+per variant. ``dvc artifacts get`` fetches a variant's generator from a small local Git + DVC
+repository (no network)."""
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +18,7 @@ import yaml
 
 from pokegan.config import TrainConfig
 from pokegan.metrics import registry
+from pokegan.report import combined
 
 ROOT = Path(__file__).resolve().parents[1]
 DVC_YAML = yaml.safe_load((ROOT / "dvc.yaml").read_text())
@@ -59,19 +63,17 @@ def _metric_plots() -> dict[str, list[registry.Key]]:
 
 
 @pytest.mark.parametrize("folder", PIPELINES)
-def test_metric_plots_draw_every_variant(folder):
-    dvc_yaml, variants = _pipeline(folder)
-    plots = _plots(dvc_yaml)
+def test_metric_plots_read_the_combined_eval_csv(folder):
+    plots = _plots(_pipeline(folder)[0])
     for plot_id, keys in _metric_plots().items():
         names = [k.name for k in keys]
         column = names[0] if len(names) == 1 else names      # how dvc.yaml writes one / several
-        y = (plots.get(plot_id) or {}).get("y", {})
-        missing = [v for v in variants if f"plots/eval/{v}.csv" not in y]
-        assert not missing, _missing(f"plots.{plot_id}.y", missing, "for each: "
-                                     f"`plots/eval/<variant>.csv: {column}`", folder)
-        wrong = {f: c for f, c in y.items() if c != column}
-        assert not wrong, f"{folder}dvc.yaml: plots.{plot_id}.y plots {wrong}; the registry's " \
-                          f"metric {plot_id!r} writes {column}"
+        y = (plots.get(plot_id) or {}).get("y")
+        assert y == {combined.EVAL.as_posix(): column}, \
+            f"{folder}dvc.yaml: plots.{plot_id}.y should be `{combined.EVAL.as_posix()}: {column}` " \
+            f"(the registry's metric {plot_id!r}, every variant's rows), not {y}"
+        assert plots[plot_id].get("template") == "variants", \
+            f"{folder}dvc.yaml: plots.{plot_id}: `template: variants` colours by the variant column"
         lower = all(k.lower_is_better for k in keys)
         assert ("lower is better" in plots[plot_id]["title"]) == lower, \
             f"{folder}dvc.yaml: plots.{plot_id}.title should {'' if lower else 'not '}say lower is better"
@@ -79,11 +81,41 @@ def test_metric_plots_draw_every_variant(folder):
 
 @pytest.mark.parametrize("folder", PIPELINES)
 def test_every_curve_plot_is_a_registered_metric(folder):
-    """A plot of plots/eval/*.csv that no registered metric writes is stale."""
+    """A plot of the evaluation curves that no registered metric writes is stale."""
     stale = [pid for pid, p in _plots(_pipeline(folder)[0]).items()
-             if p and any(str(f).startswith("plots/eval/") for f in p.get("y", {}))
-             and pid not in _metric_plots()]
+             if p and combined.EVAL.as_posix() in p.get("y", {}) and pid not in _metric_plots()]
     assert not stale, f"{folder}dvc.yaml: plots {', '.join(stale)} draw no registered curve metric"
+
+
+@pytest.mark.parametrize("folder", PIPELINES)
+def test_losses_plot_reads_the_combined_losses_csv(folder):
+    losses = _plots(_pipeline(folder)[0]).get("losses") or {}
+    assert losses.get("y") == {combined.LOSSES.as_posix(): combined.LOSS_COLUMNS}, \
+        f"{folder}dvc.yaml: plots.losses.y should be `{combined.LOSSES.as_posix()}: " \
+        f"[{', '.join(combined.LOSS_COLUMNS)}]`"
+    assert losses.get("template") == "variants" and losses.get("x") == "epoch"
+
+
+@pytest.mark.parametrize("folder", PIPELINES)
+def test_no_curve_plot_is_listed_per_variant(folder):
+    """The per-variant curve files are read through the combined ones, not one line each."""
+    plots = _plots(_pipeline(folder)[0])
+    per_variant = [f"{pid}: {f}" for pid, p in plots.items() if p for f in p.get("y", {})
+                   if f.startswith("plots/eval/") or f.endswith(("/d_loss.tsv", "/g_loss.tsv"))]
+    per_variant += [pid for pid in plots if pid.startswith("losses_")]
+    assert not per_variant, f"{folder}dvc.yaml: {', '.join(per_variant)}: draw " \
+                            f"{combined.EVAL.as_posix()} / {combined.LOSSES.as_posix()} instead"
+
+
+@pytest.mark.parametrize("folder", PIPELINES)
+def test_the_report_stage_writes_the_combined_files(folder):
+    """DVC refuses an output inside another, so the combined files are declared by the report
+    stage's plots/report folder."""
+    outs = _pipeline(folder)[0]["stages"]["report"]["outs"]
+    report_dir = next(o for o in outs if isinstance(o, dict) and "plots/report" in o)
+    assert report_dir["plots/report"] == {"cache": False}
+    for path in (combined.EVAL, combined.LOSSES):
+        assert path.parent.as_posix() == "plots/report", path
 
 
 def test_evaluate_declares_the_metrics_file():
@@ -92,16 +124,19 @@ def test_evaluate_declares_the_metrics_file():
 
 
 @pytest.mark.parametrize("folder", PIPELINES)
-def test_training_plots_show_every_variant(folder):
+def test_sample_grids_show_every_variant(folder):
+    """DVC takes no glob in plots:, and a folder entry (plots/train) would draw every DVCLive
+    TSV under it as a chart of its own: each variant's grids stay listed by hand."""
     dvc_yaml, variants = _pipeline(folder)
     plots = _plots(dvc_yaml)
-    missing_losses = [v for v in variants if f"losses_{v}" not in plots]
-    assert not missing_losses, _missing("plots", [f"losses_{v}" for v in missing_losses],
-                                        "a `losses_<variant>` entry like losses_dcgan_artwork's",
-                                        folder)
     for pattern in ("plots/train/{}/samples.png", "plots/train/{}/plots/images/samples"):
         missing = [pattern.format(v) for v in variants if pattern.format(v) not in plots]
         assert not missing, _missing("plots", missing, "each as `- <path>` under plots:", folder)
+    grids = (re.fullmatch(r"plots/train/([^/]+)/(samples\.png|plots/images/samples)", p)
+             for p in plots)
+    stale = sorted({m.group(1) for m in grids if m} - set(variants))
+    assert not stale, f"{folder}dvc.yaml: plots lists the grids of {', '.join(stale)}, " \
+                      "which params.yaml: variants does not name"
 
 
 @pytest.mark.parametrize("folder", PIPELINES)

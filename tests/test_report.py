@@ -97,7 +97,9 @@ def test_build_report_writes_the_report_and_its_figures(evaluated):
     assert "train 1.5" in md                                           # the recorded minutes
     assert "progress_tiny.gif" in md and "Real artwork images (top)" in md
     assert sorted(p.name for p in (root / "plots/report").iterdir()) == [
-        "curves.png", "progress_tiny.gif", "side_by_side.png"]          # no training logs: no losses
+        "curves.png", "eval.csv", "losses.csv", "progress_tiny.gif",
+        "side_by_side.png"]                                             # no training logs: no losses
+    assert set(pd.read_csv(root / "plots/report/eval.csv")["variant"]) == {"tiny"}
     assert logged == ["report: 1 variants -> plots/report.md"]
 
 

@@ -16,6 +16,7 @@ from pokegan.files import write_text
 from pokegan.metrics.evaluate import provenance_path
 from pokegan.models.io import final_path, list_grids, load_generator
 from pokegan.report import figures
+from pokegan.report.combined import write_combined
 from pokegan.report.markdown import machine_description, report_markdown
 from pokegan.report.tables import load_metrics
 from pokegan.report.training_logs import read_training_log
@@ -54,6 +55,7 @@ def build_report(cfg: Config, root: str | Path = ".", log=print) -> Path:
     metrics = load_metrics(root / "metrics")
     variants = [v for v in cfg.variants if v in metrics]
     out.mkdir(parents=True, exist_ok=True)
+    write_combined(variants, root)       # eval.csv, losses.csv: what dvc.yaml's plots draw
     figs: dict[str, str] = {}
 
     curves = {v: pd.read_csv(root / f"plots/eval/{v}.csv") for v in variants
