@@ -23,6 +23,8 @@ import re
 import sys
 from pathlib import Path
 
+from pokegan import families
+
 
 class CliError(Exception):
     """A user-facing error: printed as one line, exit code 1."""
@@ -157,7 +159,7 @@ def cmd_interpolate(args) -> int:
         elif args.seeds:
             G, meta = _load_generator(args.model)
             labels = type_labels(G, meta, args.type, 1) if args.type is not None else None
-            if labels is None and getattr(G, "num_classes", None):
+            if labels is None and families.conditional(meta):
                 raise GenerateError(f"{args.model} is type-conditional: give --type for the "
                                     "latent walk, or walk between types with --types")
             images = latent_walk(G, args.seeds, args.steps, labels)

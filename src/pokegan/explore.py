@@ -59,9 +59,10 @@ def load_aegan(model: str | Path, what: str = "this command") -> tuple[nn.Module
 
 def type_labels(G: nn.Module, meta: dict, type_name: str, n: int) -> torch.Tensor:
     """``n`` copies of the class index of ``type_name`` for a conditional generator."""
-    from pokegan.models.conditional import is_conditional, label_index
+    from pokegan import families
+    from pokegan.models.conditional import label_index
 
-    if not is_conditional(G):
+    if not families.conditional(meta):
         raise GenerateError(f"{meta.get('path', 'the model')} is a {meta.get('model', 'dcgan')} "
                             "model: --type needs a type-conditional (cdcgan) model")
     vocab = meta.get("labels")

@@ -71,6 +71,12 @@ def get(name: str) -> Family:
     return REGISTRY[name]
 
 
+def conditional(meta: dict) -> bool:
+    """Whether the generator a model file's ``meta`` describes takes labels: what its family
+    declares (a file that names no model is the study's unconditional DCGAN)."""
+    return get(meta.get("model") or "dcgan").conditional
+
+
 def build(cfg: TrainConfig, num_classes: int = 0) -> Nets:
     """The networks of ``cfg.model`` by role, initialised from the current torch RNG."""
     return get(cfg.model).build(cfg, num_classes)

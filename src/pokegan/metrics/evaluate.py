@@ -158,10 +158,7 @@ def sampling_labels(meta: dict, n: int, seed: int) -> torch.Tensor | None:
     from pokegan import families
     from pokegan.models.conditional import empirical_labels
 
-    model = meta.get("model")
-    if model is None or not families.get(model).conditional:
-        return None
-    return empirical_labels(n, meta["label_counts"], seed)
+    return empirical_labels(n, meta["label_counts"], seed) if families.conditional(meta) else None
 
 
 def generated(G: torch.nn.Module, meta: dict, n: int, seed: int, batch_size: int = 64,

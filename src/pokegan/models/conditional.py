@@ -69,10 +69,6 @@ class ProjectionDiscriminator(nn.Module):
         return self.psi(h).flatten() + (self.embed(y).to(h.dtype) * h).sum(dim=1)
 
 
-def is_conditional(G: nn.Module) -> bool:
-    return isinstance(G, ConditionalGenerator)
-
-
 # --------------------------------------------------------------------------- labels
 def encode_labels(values: Sequence[str]) -> tuple[torch.Tensor, list[str]]:
     """Per-image type names → (int64 label tensor, sorted vocabulary). Empty names → 'unknown'."""
