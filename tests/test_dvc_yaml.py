@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pokegan import config
 from pokegan.config import TrainConfig
 from pokegan.metrics import registry
 from pokegan.report import combined
@@ -48,12 +49,15 @@ def _missing(what: str, missing: list[str], hint: str, folder: str = "") -> str:
 
 def test_train_params_cover_every_train_config_field():
     listed = set(DVC_YAML["stages"]["train"]["do"]["params"])
-    fields = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in PER_VARIANT_KEYS]
+    fields = [f.name for f in dataclasses.fields(TrainConfig)
+              if f.name not in PER_VARIANT_KEYS and not f.metadata.get("family")]
     missing = [f for f in fields if f not in listed]
     assert not missing, _missing("stages.train.do.params", missing,
                                  "each as `- <key>` under the train stage's params "
                                  "(a top-level param that is not listed does not rerun training)")
     assert "variants.${key}" in listed
+    # a family's own keys are set per variant (variants.${key} covers them), never listed here
+    assert not listed & set(config.family_key_owners()), sorted(listed & set(config.family_key_owners()))
 
 
 def _metric_plots() -> dict[str, list[registry.Key]]:

@@ -136,8 +136,7 @@ def plan(cfg: config.Config, stale: list[str] | None) -> list[Work]:
     for name, v in cfg.variants.items():
         precision = resolve_precision(v.precision, device)
         if due(f"train@{name}"):
-            key = (v.model, v.upsample, v.batch_size, v.fastgan_ch, v.proj_g, v.proj_size,
-                   v.diffaugment, precision)
+            key = (v.model, v.family_params, v.upsample, v.batch_size, v.diffaugment, precision)
             if key not in rates:
                 rates[key] = family_rate(v, device, precision)
             current = not any(due(st) for st in ("download", "group", "augment"))
