@@ -13,16 +13,16 @@ gives the ``ema``-alone row.
 Incremental and resumable: rows already in the CSV are skipped, and each run trains in its own
 folder under ``--work`` with checkpoints, so a killed run resumes where it stopped.
 
-    POKEGAN_THREADS=1 python bench/ablation.py [--configs baseline hinge ...] [--seeds 0 1]
-    python bench/ablation.py --merge /tmp/abl_b.csv   # after a 2nd process wrote --csv /tmp/abl_b.csv
-    python bench/ablation.py --curve curve.csv --configs best --seeds 0 --samples 100
+    POKEGAN_THREADS=1 python bench/ablation.py run [--configs baseline hinge ...] [--seeds 0 1]
+    python bench/ablation.py merge /tmp/abl_b.csv   # after a 2nd process wrote run --csv /tmp/abl_b.csv
+    python bench/ablation.py curve curve.csv --configs best --seeds 0 --samples 100
         # no training: KID of every checkpoint the runs under --work kept, live and EMA G
-    python bench/ablation.py --figure out.png --configs best --seeds 0 --figure-epochs 20 50
+    python bench/ablation.py figure out.png --configs best --seeds 0 --epochs 20 50
         # no training: those checkpoints' live and EMA G from the same latents, reals on top
-    python bench/ablation.py --train-only --images 449400 --configs best --seeds 0 --work W
-        # training alone, no feature network needed (a GPU machine): score later with --curve
-    python bench/ablation.py --export OUT --configs best --seeds 0 --work W --export-epochs 200
-        # those checkpoints reduced to their EMA G (~10 MB each) under OUT, for --curve --work OUT
+    python bench/ablation.py run --train-only --images 449400 --configs best --seeds 0 --work W
+        # training alone, no feature network needed (a GPU machine): score later with curve
+    python bench/ablation.py export OUT --configs best --seeds 0 --work W --epochs 200
+        # those checkpoints reduced to their EMA G (~10 MB each) under OUT, for curve --work OUT
 Writes ``docs/ablation/ablation_5ep.csv`` (one row per config, seed and generator) and
 ``docs/ablation/ablation_5ep.md``
 (the table with mean ± half-range over seeds).
@@ -30,12 +30,28 @@ Writes ``docs/ablation/ablation_5ep.csv`` (one row per config, seed and generato
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import os
 import sys
 import time
 from pathlib import Path
+
+import torch
+
+from ablation_tables import (CURVE_COLUMNS, curve_markdown, merge_rows, merged_description,
+                             put_row, read_rows, row_key, write_tables)
+from pokegan import config, families
+from pokegan.config import EvalConfig, TrainConfig
+from pokegan.data.prepared import TRAIN_ON_KINDS, load_prepared
+from pokegan.metrics import inception
+from pokegan.metrics.evaluate import score_generator
+from pokegan.metrics.features import load_reference
+from pokegan.models.conditional import LABEL_COLUMN, encode_labels
+from pokegan.models.io import (ModelFileError, export_ema, final_path, list_checkpoints,
+                               load_generator, read_file)
+from pokegan.report.figures import reals_and_samples
+from pokegan.training import TrainingDiverged, train
+from pokegan.training.checkpoint import BranchError, branch, checkpoint_path
 
 BEST = dict(upsample="resize_conv", lr=4e-4)   # best_artwork's levers (EMA: every run keeps one)
 ADA_OPS = "color,translation,cutout"           # D-side ops: p adapted with ada_target, else p = 1
@@ -124,69 +140,10 @@ CONFIGS: dict[str, dict] = {
 }
 DEFAULT_ORDER = ["baseline", "all", "resize_conv", "hinge", "ttur", "r1", "resize_conv+hinge",
                  "resize_conv+diffaug", "mbstd", "diffaug+all"]
-CURVE_COLUMNS = ["config", "seed", "generator", "epoch", "images_seen", "fid", "kid", "kid_std",
-                 "precision", "recall", "samples"]
-COLUMNS = ["config", "generator", "seed", "fid", "kid", "kid_std", "precision", "recall",
-           "copies", "copies_real", "epochs", "images_seen", "samples", "train_s", "threads", "precision_mode", "overrides"]
-
-
-def _read_rows(path: Path) -> list[dict]:
-    import pandas as pd
-    if not path.is_file():
-        return []
-    return pd.read_csv(path, keep_default_na=False).to_dict("records")
-
-
-def _key(row: dict) -> tuple:
-    """A row's identity: (config, seed, generator), and the epoch for a --curve row. Seeds and
-    epochs as ints, however the CSV was read."""
-    key = (row["config"], int(row["seed"]), row["generator"])
-    return key + (int(row["epoch"]),) if "epoch" in row else key
-
-
-def _put(rows: list[dict], row: dict) -> list[dict]:
-    """``rows`` with ``row`` in place of any row of the same identity (appended last)."""
-    return [r for r in rows if _key(r) != _key(row)] + [row]
-
-
-def merge_rows(*tables: list[dict]) -> list[dict]:
-    """Rows of several ablation CSVs (e.g. two processes' halves) as one table; for the same
-    (config, seed, generator) the later table's row wins. Order: first appearance."""
-    merged: dict[tuple, dict] = {}
-    for rows in tables:
-        for r in rows:
-            merged[_key(r)] = r
-    return list(merged.values())
-
-
-def _write(rows: list[dict], csv_path: Path, md_path: Path, meta: str, columns=COLUMNS,
-           render=None) -> None:
-    """The CSV and its markdown table (``render``, default :func:`markdown`), each atomically."""
-    import pandas as pd
-
-    from pokegan.files import atomic_path
-    df = pd.DataFrame(rows, columns=columns)
-    with atomic_path(csv_path, suffix=".csv") as tmp:
-        df.to_csv(tmp, index=False)
-    with atomic_path(md_path, suffix=".md") as tmp:
-        Path(tmp).write_text((render or markdown)(df, meta))
-
-
-def description(md_path: Path) -> str | None:
-    """The paragraph under the title of a table :func:`markdown` wrote (what its runs were)."""
-    parts = md_path.read_text().split("\n\n") if md_path.is_file() else []
-    return parts[1] if len(parts) > 1 and parts[0].startswith("# ") else None
-
-
-def merged_description(md_path: Path, sources: list[str]) -> str | None:
-    """What a merge keeps: the table's own description, or, for a new table, that of the first
-    merged CSV's table (its runs' budget), never the merging command line's."""
-    found = (description(p) for p in [md_path, *(Path(s).with_suffix(".md") for s in sources)])
-    return next((d for d in found if d), None)
 
 
 def export_dir(work: str | Path, name: str, seed: int) -> Path:
-    """Where ``--export`` writes a run: the config's '+' spelt '_plus_' (the device's file
+    """Where ``export`` writes a run: the config's '+' spelt '_plus_' (the device's file
     transfer allows letters, digits, '.', '_' and '-' only)."""
     return Path(work) / f"{name.replace('+', '_plus_')}_s{seed}"
 
@@ -197,63 +154,11 @@ def run_dir(work: str | Path, name: str, seed: int) -> Path:
     return exported if not plain.exists() and exported.exists() else plain
 
 
-def export_ema(checkpoint: Path, out: Path) -> None:
-    """``checkpoint`` without D, the live G and the optimiser states: the EMA G, the ADA state
-    and the history, which :func:`pokegan.models.io.load_generator` and ``--curve`` read."""
-    from pokegan.models.io import read_file, save_torch
-
-    ckpt = read_file(checkpoint)
-    if "ema" not in ckpt:
-        raise SystemExit(f"{checkpoint}: the run kept no EMA of G, nothing to export")
-    save_torch({k: v for k, v in ckpt.items() if k not in ("models", "train")}, out)
-
-
-# keys that may differ between a run and the run it branches from: each acts only after its epoch
-BRANCH_KEYS = {"lr_drop_after", "lr_drop"}
-
-
-def branch_checkpoint(src: Path, folder: Path, cfg, data_fingerprint: str) -> None:
-    """Start the run in ``folder`` from another run's checkpoint ``src`` instead of from scratch.
-
-    Only where the two configs differ in :data:`BRANCH_KEYS` alone and neither run's lr drop
-    acts by ``src``'s epoch: the epochs up to it are then the same computation, so the copy is
-    what this config would have written there, and it is re-stamped with this run's identity. A
-    checkpoint written by older code is accepted as is (the identity's code part cannot vouch
-    for it)."""
-    from pokegan.ops.optim import lr_scale
-    from pokegan.models.io import read_file, save_torch
-    from pokegan.training.checkpoint import checkpoint_path, run_identity
-    from pokegan.ops.device import resolve_device, resolve_precision
-    from pokegan.ops.levers import LEVER_DEFAULTS
-
-    ckpt = read_file(src)
-    device = resolve_device(cfg.device)
-    fp, parts = run_identity(cfg, data_fingerprint, device, resolve_precision(cfg.precision, device))
-    old = ckpt["meta"]["fingerprint_parts"]
-    keys = set(old["params"]) | set(parts["params"])
-    differ = {k for k in keys if old["params"].get(k) != parts["params"].get(k)}
-    src_cfg = dataclasses.replace(cfg, **{k: old["params"].get(k, LEVER_DEFAULTS[k])
-                                          for k in BRANCH_KEYS})
-    why = ([f"params {sorted(differ - BRANCH_KEYS)} differ"] if differ - BRANCH_KEYS else []) + \
-        [f"{k} differs" for k in ("data", "device", "precision") if old[k] != parts[k]] + \
-        [f"{who}'s lr_drop_after {c.lr_drop_after} acts before epoch {ckpt['epoch']}"
-         for who, c in (("this run", cfg), ("the source", src_cfg))
-         if lr_scale(c, ckpt["epoch"]) != 1.0]
-    if why:
-        raise SystemExit(f"cannot branch from {src}: " + "; ".join(why))
-    ckpt["fingerprint"] = fp
-    ckpt["meta"].update(fingerprint=fp, fingerprint_parts=parts, config=dataclasses.asdict(cfg),
-                        branched_from=str(src))
-    save_torch(ckpt, checkpoint_path(folder, ckpt["epoch"]))
-
-
 def check_configs(configs: dict[str, dict], params: str | Path, dataset: str = "artwork") -> None:
     """Each config as a variant of ``params`` through the project's loader, cross-checks included
     (``ada_target`` needs a diffaugment policy): a misspelt or contradictory lever stops the bench
     before any training, with the loader's ConfigError naming ``variants.<config>.<key>``."""
     import yaml
-
-    from pokegan import config
 
     raw = yaml.safe_load(Path(params).read_text()) or {}
     raw["variants"] = {name: {"model": "dcgan", "dataset": dataset, **overrides}
@@ -261,186 +166,55 @@ def check_configs(configs: dict[str, dict], params: str | Path, dataset: str = "
     config.parse(raw, variant_folders=False)     # a lever's name ('best+ada0.4') is no folder
 
 
-def _copies(rows) -> str:
-    """The mean copy share of ``rows`` and, in brackets, that of real halves; "—" for rows
-    scored before the bench measured it."""
-    import pandas as pd
-    if "copies" not in rows:
-        return "—"
-    share, real = (pd.to_numeric(rows[k], errors="coerce")    # older rows: empty CSV cells
-                   for k in ("copies", "copies_real"))
-    return "—" if share.isna().all() else f"{share.mean():.3f} ({real.mean():.3f})"
+# --------------------------------------------------------------------------- shared by the commands
+def kept_checkpoints(args, epochs: list[int] | None):
+    """(config, seed, epoch, {epoch: checkpoint} the run kept) for each --configs x --seeds run
+    under --work and each of ``epochs`` (default: the run's last)."""
+    for name in args.configs:
+        for seed in args.seeds:
+            ckpts = dict(list_checkpoints(run_dir(args.work, name, seed)))
+            for epoch in epochs or list(ckpts)[-1:]:
+                yield name, seed, epoch, ckpts
 
 
-def markdown(df, meta: str) -> str:
-    """Per-run rows, then one summary line per lever: mean ± half the range over seeds."""
-    lines = ["# Ablation of the generation-quality levers", "", meta, "",
-             "Lower is better for both. ± is half the range over the seeds (the spread); a lever "
-             "helps only where its mean beats the baseline's by more than both spreads. `copies`: "
-             "the share of samples the memorisation test calls copies of a training image, and "
-             "in brackets the share one half of the real images scores against the other.", "",
-             "## Summary (mean over seeds)", "",
-             "| lever | seeds | FID | KID | copies (real halves) |", "|---|---|---|---|---|"]
-    if len(df):
-        df = df.assign(lever=df["config"].where(df["generator"] == "live",
-                                                df["config"] + "+ema"))
-        df.loc[df["lever"] == "baseline+ema", "lever"] = "ema"
-        order = list(dict.fromkeys(df["lever"]))
-        for lever in order:
-            g = df[df["lever"] == lever]
-            f, k = g["fid"].astype(float), g["kid"].astype(float)
-            seeds = ", ".join(str(s) for s in sorted(g["seed"]))
-            spread = lambda s: f" ± {(s.max() - s.min()) / 2:.{3 if s is k else 1}f}" if len(s) > 1 else ""
-            lines.append(f"| {lever} | {seeds} | {f.mean():.1f}{spread(f)} | {k.mean():.3f}{spread(k)} "
-                         f"| {_copies(g)} |")
-        lines += ["", "## Every run", "",
-                  "| lever | seed | FID | KID | precision | recall | copies (real halves) | train s "
-                  "| threads | overrides |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
-        for i, r in df.iterrows():
-            lines.append(f"| {r['lever']} | {r['seed']} | {float(r['fid']):.1f} | {float(r['kid']):.3f} "
-                         f"| {float(r['precision']):.3f} | {float(r['recall']):.3f} | {_copies(df.loc[[i]])} "
-                         f"| {float(r['train_s']):.0f} | {r['threads']} | `{r['overrides']}` |")
-    return "\n".join(lines) + "\n"
+def live_and_ema(live_from: Path, ema_from: Path) -> dict[str, tuple[torch.nn.Module, dict]]:
+    """The trained G (a checkpoint's ``models``; none in an exported one) and its average (a
+    checkpoint's ``ema``, or generator.pt), each with its meta."""
+    gens = {"ema": load_generator(ema_from)}
+    if "G" in read_file(live_from, mmap=True).get("models", {}):
+        gens = {"live": load_generator(live_from, live=True), **gens}
+    return gens
 
 
-def curve_markdown(df, meta: str) -> str:
-    """One line per run and generator: KID at each checkpoint, by thousands of images shown."""
-    lines = ["# Ablation runs over images shown", "", meta, "",
-             "| config | seed | G | KID at k images shown |", "|---|---|---|---|"]
-    for (config, seed, gen), g in df.groupby(["config", "seed", "generator"], sort=False):
-        g = g.sort_values("images_seen")
-        cells = " · ".join(f"{int(r.images_seen) / 1000:.0f}k {float(r.kid):.3f}"
-                           for r in g.itertuples())
-        lines.append(f"| {config} | {seed} | {gen} | {cells} |")
-    return "\n".join(lines) + "\n"
+def load_scoring(args):
+    """The feature network and the real images' features (--reference) it is checked against."""
+    net = inception.load_feature_net()
+    ref_path = Path(args.reference or f"data/reference/{args.dataset}.npz")
+    return net, load_reference(ref_path, expect={"feature_net_sha1": net.sha1,
+                                                 "resize": net.resize}).feats
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--configs", nargs="+", default=DEFAULT_ORDER, choices=sorted(CONFIGS))
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--images", type=int, default=None,
-                    help="train each config for about this many images shown instead of --epochs "
-                         "(epochs = ceil(images / its training-set size)), so configs that train "
-                         "on fewer images per epoch (train_on=flips) get the same budget")
-    ap.add_argument("--samples", type=int, default=250)
-    ap.add_argument("--both-first", type=int, default=3,
-                    help="run the first N configs at every seed before the others")
-    ap.add_argument("--ema", type=float, default=0.999, help="decay of the EMA every run keeps")
-    ap.add_argument("--dataset", default="artwork")
-    ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--prepared", default="data/prepared")
-    ap.add_argument("--reference", default=None, help="default: data/reference/<dataset>.npz")
-    ap.add_argument("--work", default="/tmp/abl", help="training folders (checkpoints, grids)")
-    ap.add_argument("--csv", default="docs/ablation/ablation_5ep.csv")
-    ap.add_argument("--md", default="docs/ablation/ablation_5ep.md")
-    ap.add_argument("--merge", nargs="+", metavar="CSV", default=None,
-                    help="no training: add these CSVs' rows (e.g. a second process's --csv) to "
-                         "--csv and rewrite it and --md")
-    ap.add_argument("--curve", metavar="CSV", default=None,
-                    help="no training: score every checkpoint of the --configs x --seeds runs "
-                         "under --work (live and EMA G, --samples each) into CSV and a .md "
-                         "beside it; rows already there are kept")
-    ap.add_argument("--figure", metavar="PNG", default=None,
-                    help="no training: real artworks on top, then the live and EMA G of each "
-                         "--configs x --seeds run's checkpoints at --figure-epochs (default: its "
-                         "last), all from the same seeded latents")
-    ap.add_argument("--figure-epochs", nargs="+", type=int, default=None)
-    ap.add_argument("--train-only", action="store_true",
-                    help="train the runs under --work and score nothing (no feature network "
-                         "or reference needed, e.g. on a GPU machine); --curve scores them later")
-    ap.add_argument("--checkpoint-every", type=int, default=None,
-                    help="epochs between checkpoints (default: a fifth of the run's epochs)")
-    ap.add_argument("--branch-from", metavar="CONFIG:EPOCH", default=None,
-                    help="start each run that has no checkpoint from CONFIG's (same seed) "
-                         "checkpoint at EPOCH; the configs may differ only in an lr drop after it")
-    ap.add_argument("--export", metavar="DIR", default=None,
-                    help="no training: write the --export-epochs checkpoints (default: the "
-                         "last) of each run under --work, reduced to the EMA G, to "
-                         "DIR/<config>_s<seed>/ ('+' spelt '_plus_')")
-    ap.add_argument("--export-epochs", nargs="+", type=int, default=None)
-    args = ap.parse_args(argv)
+def score_pair(live_from: Path, ema_from: Path, desc: str, scoring, samples: int) -> dict[str, dict]:
+    """FID/KID/P/R of :func:`live_and_ema`'s two generators on the evaluate stage's seeded
+    latents; ``scoring``: :func:`load_scoring`'s (net, real)."""
+    net, real = scoring
+    return {kind: score_generator(G, g_meta, real, net, EvalConfig(), 0, samples, final=True,
+                                  desc=f"{desc} {kind}")[1]     # final: also the copy share
+            for kind, (G, g_meta) in live_and_ema(live_from, ema_from).items()}
 
-    import torch
 
-    from pokegan import config
-    from pokegan.config import EvalConfig
-    from pokegan.data.prepared import TRAIN_ON_KINDS, load_prepared
-    from pokegan import families
-    from pokegan.metrics.evaluate import score_generator
-    from pokegan.metrics.features import load_reference
-    from pokegan.metrics.inception import load_feature_net
-    from pokegan.models.conditional import LABEL_COLUMN, encode_labels
-    from pokegan.models.io import final_path, list_checkpoints, load_generator, read_file
-    from pokegan.training import TrainingDiverged, train
-    from pokegan.training.checkpoint import checkpoint_path
+def rounded(s: dict) -> dict:
+    """The scores every table row keeps, rounded as the CSVs have them."""
+    return {"fid": round(s["fid"], 2), "kid": round(s["kid"], 5), "kid_std": round(s["kid_std"], 5),
+            "precision": round(s["precision"], 4), "recall": round(s["recall"], 4)}
 
-    if os.environ.get("POKEGAN_THREADS"):
-        torch.set_num_threads(int(os.environ["POKEGAN_THREADS"]))
-    base = dataclasses.replace(config.load(args.params).train, dataset=args.dataset,
-                               epochs=args.epochs, checkpoint_every=2, ema=args.ema)
-    try:
-        check_configs({c: CONFIGS[c] for c in args.configs}, args.params, args.dataset)
-    except config.ConfigError as exc:
-        raise SystemExit(f"{args.params}: {exc}") from None
 
-    def live_and_ema(live_from: Path, ema_from: Path) -> dict[str, tuple[torch.nn.Module, dict]]:
-        """The trained G (a checkpoint's ``models``; none in an ``--export``ed one) and its
-        average (a checkpoint's ``ema``, or generator.pt), each with its meta."""
-        gens = {"ema": load_generator(ema_from)}
-        if "G" in read_file(live_from, mmap=True).get("models", {}):
-            gens = {"live": load_generator(live_from, live=True), **gens}
-        return gens
-
-    if args.export:   # no data, no feature network
-        for name in args.configs:
-            for seed in args.seeds:
-                ckpts = dict(list_checkpoints(run_dir(args.work, name, seed)))
-                for epoch in args.export_epochs or list(ckpts)[-1:]:
-                    if epoch not in ckpts:
-                        print(f"skip {name} seed {seed} epoch {epoch}: not under {args.work} "
-                              f"(kept: {sorted(ckpts)})", flush=True)
-                        continue
-                    out = export_dir(args.export, name, seed) / ckpts[epoch].name
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    export_ema(ckpts[epoch], out)
-                    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)", flush=True)
-        return 0
-
-    if args.figure:   # before the training set and Inception load: it needs neither
-        from pokegan.report.figures import reals_and_samples
-        n = 16        # as docs/screenshots/samples_full_scale.png, so the rows line up
-        originals = load_prepared(args.dataset, root=args.prepared, originals_only=True)[0]
-        shown = {}
-        for name in args.configs:
-            for seed in args.seeds:
-                ckpts = dict(list_checkpoints(run_dir(args.work, name, seed)))
-                for epoch in args.figure_epochs or list(ckpts)[-1:]:
-                    if epoch not in ckpts:
-                        raise SystemExit(f"{name} seed {seed}: no checkpoint of epoch {epoch} "
-                                         f"under {args.work} (kept: {sorted(ckpts)})")
-                    for kind, pair in live_and_ema(ckpts[epoch], ckpts[epoch]).items():
-                        shown[f"{name} s{seed}\n{kind}, epoch {epoch}"] = pair
-        reals_and_samples(originals, shown, n, base.seed, Path(args.figure))
-        print(f"wrote {args.figure}: {len(shown)} rows of {n}", flush=True)
-        return 0
-    ev = EvalConfig()
-    images, index, meta = load_prepared(args.dataset, root=args.prepared)
-    if args.train_only:
-        net = real = None
-    else:
-        net = load_feature_net()
-        ref_path = Path(args.reference or f"data/reference/{args.dataset}.npz")
-        real = load_reference(ref_path, expect={"feature_net_sha1": net.sha1,
-                                                "resize": net.resize}).feats
-    csv_path, md_path = Path(args.csv), Path(args.md)
-    rows = _read_rows(csv_path)
+def note(args, base: TrainConfig, n_images: int, real) -> str:
+    """The description of a run table: what its runs trained on, for how long, scored how."""
     budget = (f"about {args.images:,} images shown per run (epochs = ceil(images / training-set "
               f"size), so ×3 and flips-only runs see the same number)" if args.images
               else f"{args.epochs} epochs")
-    note = (f"DCGAN on {args.dataset} ×3 ({len(images)} images, {base.image_size} px), "
+    return (f"DCGAN on {args.dataset} ×3 ({n_images} images, {base.image_size} px), "
             f"{budget} (batch {base.batch_size}), every run keeping an EMA "
             f"(decay {args.ema}, warm-up (1+t)/(10+t)); {args.samples} samples vs "
             f"{real.n if real else '?'} real artworks (TF-Inception pool3, `pokegan.metrics`). The `fp32` rows "
@@ -451,49 +225,45 @@ def main(argv: list[str] | None = None) -> int:
             "use the FastGAN-style family, `model=projected` rows the projected discriminator on "
             "frozen EfficientNet-Lite0 features. The CSV's `images_seen` and `precision_mode` columns "
             "say what each run saw and computed in.")
-    if args.merge:   # adds rows to a table: its description stays (not this command line's budget)
-        rows = merge_rows(rows, *(_read_rows(Path(p)) for p in args.merge))
-        _write(rows, csv_path, md_path, merged_description(md_path, args.merge) or note)
-        print(f"merged {', '.join(args.merge)} into {csv_path}: {len(rows)} rows", flush=True)
-        return 0
 
-    def score_pair(live_from: Path, ema_from: Path, desc: str) -> dict[str, dict]:
-        """FID/KID/P/R of :func:`live_and_ema`'s two generators on the evaluate stage's seeded
-        latents."""
-        return {kind: score_generator(G, g_meta, real, net, ev, 0, args.samples, final=True,
-                                      desc=f"{desc} {kind}")[1]     # final: also the copy share
-                for kind, (G, g_meta) in live_and_ema(live_from, ema_from).items()}
 
-    if args.curve:
-        curve_path = Path(args.curve)
-        curve = _read_rows(curve_path)
-        have = {_key(r) for r in curve}
-        write_curve = lambda: _write(curve, curve_path, curve_path.with_suffix(".md"), meta,
-                                     CURVE_COLUMNS, curve_markdown)
-        meta = (f"Each run of `bench/ablation.py` (DCGAN on {args.dataset}, batch "
-                f"{base.batch_size}) scored at every checkpoint it kept: {args.samples} samples "
-                f"of the live and the EMA G vs {real.n} real artworks (KID; FID in the CSV).")
-        for name in args.configs:
-            for seed in args.seeds:
-                ckpts = list_checkpoints(run_dir(args.work, name, seed))
-                if not ckpts:
-                    print(f"skip {name} seed {seed}: no checkpoints under {args.work}", flush=True)
-                for epoch, path in ckpts:
-                    if (name, seed, "ema", epoch) in have:   # written with its live row, if any
-                        continue
-                    shown = read_file(path, mmap=True)["images_seen"]
-                    for kind, s in score_pair(path, path, f"{name} s{seed} e{epoch}").items():
-                        curve = _put(curve, {
-                            "config": name, "seed": seed, "generator": kind, "epoch": epoch,
-                            "images_seen": shown, "fid": round(s["fid"], 2), "kid": round(s["kid"], 5),
-                            "kid_std": round(s["kid_std"], 5), "precision": round(s["precision"], 4),
-                            "recall": round(s["recall"], 4), "samples": s["samples"]})
-                        print(f"{name} seed {seed} epoch {epoch} ({shown} images) {kind}: "
-                              f"KID {s['kid']:.4f}", flush=True)
-                    write_curve()
-        write_curve()
-        return 0
-    done = set() if args.train_only else {_key(r) for r in rows}   # a trained run resumes to its end
+# --------------------------------------------------------------------------- the commands
+def train_one(args, base: TrainConfig, name: str, seed: int, prepared) -> tuple[dict, Path]:
+    """Train (or resume) config ``name`` at ``seed`` in its folder under --work, on its share of
+    the ``prepared`` set (images, index, meta); returns train()'s info and the folder."""
+    images, index, meta = prepared
+    cfg = config.replace(base, seed=seed, **CONFIGS[name])
+    folder = run_dir(args.work, name, seed)
+    kinds = TRAIN_ON_KINDS[cfg.train_on]
+    if kinds is not None:
+        images, index = load_prepared(args.dataset, root=args.prepared, kinds=kinds)[:2]
+    extra = {}
+    if families.get(cfg.model).conditional:   # as the train stage: each image's type1
+        extra["labels"], extra["label_names"] = encode_labels(index[LABEL_COLUMN])
+    if args.images:
+        epochs = max(1, math.ceil(args.images / len(images)))
+        cfg = config.replace(cfg, epochs=epochs, checkpoint_every=max(1, math.ceil(epochs / 5)))
+    if args.checkpoint_every:
+        cfg = config.replace(cfg, checkpoint_every=args.checkpoint_every)
+    if args.branch_from and not list_checkpoints(folder):
+        src_name, src_epoch = args.branch_from.rsplit(":", 1)
+        src = checkpoint_path(run_dir(args.work, src_name, seed), int(src_epoch))
+        branch(src, folder, cfg, meta["fingerprint"])
+        print(f"{name} seed {seed}: branched from {src}", flush=True)
+    info = train(f"abl_{name}_s{seed}", cfg, images, data_fingerprint=meta["fingerprint"],
+                 model_dir=folder, progress=False, log=lambda m: print(m, flush=True), **extra)
+    return info, folder
+
+
+def run(args, base: TrainConfig) -> int:
+    """Train each run and, unless --train-only, score its live and EMA G into --csv and --md."""
+    base = config.replace(base, epochs=args.epochs, checkpoint_every=2, ema=args.ema)
+    prepared = load_prepared(args.dataset, root=args.prepared)
+    scoring = None if args.train_only else load_scoring(args)
+    csv_path, md_path = Path(args.csv), Path(args.md)
+    rows = read_rows(csv_path)
+    text = note(args, base, len(prepared[0]), scoring and scoring[1])
+    done = set() if args.train_only else {row_key(r) for r in rows}   # a trained run resumes to its end
 
     # the yardsticks' seeds first (the first --both-first configs: baseline, all, resize_conv),
     # then every other config seed by seed, so a partial ablation still has every lever at one seed
@@ -504,32 +274,10 @@ def main(argv: list[str] | None = None) -> int:
         if {(name, seed, "live"), (name, seed, "ema")} <= done:
             print(f"skip {name} seed {seed}: in {csv_path}", flush=True)
             continue
-        overrides = CONFIGS[name]
-        cfg = config.replace(base, seed=seed, **overrides)
-        folder = run_dir(args.work, name, seed)
-        t0 = time.perf_counter()
+        overrides, t0 = CONFIGS[name], time.perf_counter()
         print(f"== {name} seed {seed}: {overrides or 'study settings'}", flush=True)
-        kinds = TRAIN_ON_KINDS[cfg.train_on]
-        rows_used, index_used = (images, index) if kinds is None else load_prepared(
-            args.dataset, root=args.prepared, kinds=kinds)[:2]
-        extra = {}
-        if families.get(cfg.model).conditional:   # as the train stage: each image's type1
-            extra["labels"], extra["label_names"] = encode_labels(index_used[LABEL_COLUMN])
-        if args.images:
-            epochs = max(1, math.ceil(args.images / len(rows_used)))
-            cfg = dataclasses.replace(cfg, epochs=epochs,
-                                      checkpoint_every=max(1, math.ceil(epochs / 5)))
-        if args.checkpoint_every:
-            cfg = dataclasses.replace(cfg, checkpoint_every=args.checkpoint_every)
-        if args.branch_from and not list_checkpoints(folder):
-            src_name, src_epoch = args.branch_from.rsplit(":", 1)
-            src = checkpoint_path(run_dir(args.work, src_name, seed), int(src_epoch))
-            branch_checkpoint(src, folder, cfg, meta["fingerprint"])
-            print(f"{name} seed {seed}: branched from {src}", flush=True)
         try:
-            info = train(f"abl_{name}_s{seed}", cfg, rows_used, data_fingerprint=meta["fingerprint"],
-                         model_dir=folder, progress=False, log=lambda m: print(m, flush=True),
-                         **extra)
+            info, folder = train_one(args, base, name, seed, prepared)
         except TrainingDiverged as exc:
             print(f"{name} seed {seed}: diverged: {exc}", flush=True)
             continue
@@ -538,11 +286,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"({info['images_seen']} images, {info['device']}/{info['precision']})", flush=True)
             continue
         last = list_checkpoints(folder)[-1][1]
-        for kind, s in score_pair(last, final_path(folder), f"{name} s{seed}").items():
-            rows = _put(rows, {
-                "config": name, "generator": kind, "seed": seed, "fid": round(s["fid"], 2),
-                "kid": round(s["kid"], 5), "kid_std": round(s["kid_std"], 5),
-                "precision": round(s["precision"], 4), "recall": round(s["recall"], 4),
+        for kind, s in score_pair(last, final_path(folder), f"{name} s{seed}", scoring,
+                                  args.samples).items():
+            rows = put_row(rows, {
+                "config": name, "generator": kind, "seed": seed, **rounded(s),
                 "copies": round(s["copies"], 4), "copies_real": round(s["copies_real"], 4),
                 "epochs": info["epochs"], "images_seen": info["images_seen"],
                 "samples": s["samples"], "train_s": info["seconds"], "threads": info["threads"],
@@ -551,11 +298,171 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} seed {seed} {kind}: FID {s['fid']:.1f} KID {s['kid']:.4f} "
                   f"P {s['precision']:.3f} R {s['recall']:.3f} copies {s['copies']:.3f} "
                   f"(real halves {s['copies_real']:.3f})", flush=True)
-        _write(rows, csv_path, md_path, note)
+        write_tables(rows, csv_path, md_path, text)
         print(f"{name} seed {seed}: done in {time.perf_counter() - t0:.0f} s", flush=True)
     if not args.train_only:
-        _write(rows, csv_path, md_path, note)
+        write_tables(rows, csv_path, md_path, text)
     return 0
+
+
+def curve(args, base: TrainConfig) -> int:
+    """Score every checkpoint the runs under --work kept (live and EMA G) into CSV and its .md."""
+    scoring = load_scoring(args)
+    path = Path(args.table)
+    rows = read_rows(path)
+    have = {row_key(r) for r in rows}
+    text = (f"Each run of `bench/ablation.py` (DCGAN on {args.dataset}, batch "
+            f"{base.batch_size}) scored at every checkpoint it kept: {args.samples} samples "
+            f"of the live and the EMA G vs {scoring[1].n} real artworks (KID; FID in the CSV).")
+    save = lambda: write_tables(rows, path, path.with_suffix(".md"), text, CURVE_COLUMNS,
+                                curve_markdown)
+    for name in args.configs:
+        for seed in args.seeds:
+            ckpts = list_checkpoints(run_dir(args.work, name, seed))
+            if not ckpts:
+                print(f"skip {name} seed {seed}: no checkpoints under {args.work}", flush=True)
+            for epoch, ckpt in ckpts:
+                if (name, seed, "ema", epoch) in have:   # written with its live row, if any
+                    continue
+                shown = read_file(ckpt, mmap=True)["images_seen"]
+                for kind, s in score_pair(ckpt, ckpt, f"{name} s{seed} e{epoch}", scoring,
+                                          args.samples).items():
+                    rows = put_row(rows, {"config": name, "seed": seed, "generator": kind,
+                                          "epoch": epoch, "images_seen": shown, **rounded(s),
+                                          "samples": s["samples"]})
+                    print(f"{name} seed {seed} epoch {epoch} ({shown} images) {kind}: "
+                          f"KID {s['kid']:.4f}", flush=True)
+                save()
+    save()
+    return 0
+
+
+def figure(args, base: TrainConfig) -> int:
+    """Real artworks on top, then the live and EMA G of the chosen checkpoints, same latents."""
+    n = 16        # as docs/screenshots/samples_full_scale.png, so the rows line up
+    originals = load_prepared(args.dataset, root=args.prepared, originals_only=True)[0]
+    shown = {}
+    for name, seed, epoch, ckpts in kept_checkpoints(args, args.epochs):
+        if epoch not in ckpts:
+            raise SystemExit(f"{name} seed {seed}: no checkpoint of epoch {epoch} "
+                             f"under {args.work} (kept: {sorted(ckpts)})")
+        for kind, pair in live_and_ema(ckpts[epoch], ckpts[epoch]).items():
+            shown[f"{name} s{seed}\n{kind}, epoch {epoch}"] = pair
+    reals_and_samples(originals, shown, n, base.seed, Path(args.png))
+    print(f"wrote {args.png}: {len(shown)} rows of {n}", flush=True)
+    return 0
+
+
+def export(args, base: TrainConfig) -> int:
+    """The chosen checkpoints reduced to their EMA G, under DIR/<config>_s<seed>/."""
+    for name, seed, epoch, ckpts in kept_checkpoints(args, args.epochs):
+        if epoch not in ckpts:
+            print(f"skip {name} seed {seed} epoch {epoch}: not under {args.work} "
+                  f"(kept: {sorted(ckpts)})", flush=True)
+            continue
+        out = export_dir(args.out, name, seed) / ckpts[epoch].name
+        export_ema(ckpts[epoch], out)
+        print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)", flush=True)
+    return 0
+
+
+def merge(args, base: TrainConfig) -> int:
+    """Add other CSVs' rows to --csv and rewrite it and --md; the table keeps its description
+    (not this command line's budget)."""
+    csv_path, md_path = Path(args.csv), Path(args.md)
+    rows = merge_rows(read_rows(csv_path), *(read_rows(Path(p)) for p in args.sources))
+    text = merged_description(md_path, args.sources) or note(
+        args, base, len(load_prepared(args.dataset, root=args.prepared)[0]), load_scoring(args)[1])
+    write_tables(rows, csv_path, md_path, text)
+    print(f"merged {', '.join(args.sources)} into {csv_path}: {len(rows)} rows", flush=True)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """One subcommand per mode; the options they share come from the parent parsers here."""
+    project = argparse.ArgumentParser(add_help=False)
+    project.add_argument("--dataset", default="artwork")
+    project.add_argument("--params", default="params.yaml")
+    project.add_argument("--prepared", default="data/prepared")
+    runs = argparse.ArgumentParser(add_help=False)
+    runs.add_argument("--configs", nargs="+", default=DEFAULT_ORDER, choices=sorted(CONFIGS))
+    runs.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    runs.add_argument("--work", default="/tmp/abl", help="training folders (checkpoints, grids)")
+    scoring = argparse.ArgumentParser(add_help=False)
+    scoring.add_argument("--samples", type=int, default=250)
+    scoring.add_argument("--reference", default=None, help="default: data/reference/<dataset>.npz")
+    budget = argparse.ArgumentParser(add_help=False)
+    budget.add_argument("--epochs", type=int, default=5)
+    budget.add_argument("--images", type=int, default=None,
+                        help="train each config for about this many images shown instead of "
+                             "--epochs (epochs = ceil(images / its training-set size)), so configs "
+                             "that train on fewer images per epoch (train_on=flips) get the same "
+                             "budget")
+    budget.add_argument("--ema", type=float, default=0.999, help="decay of the EMA every run keeps")
+    tables = argparse.ArgumentParser(add_help=False)
+    tables.add_argument("--csv", default="docs/ablation/ablation_5ep.csv")
+    tables.add_argument("--md", default="docs/ablation/ablation_5ep.md")
+    chosen = argparse.ArgumentParser(add_help=False)
+    chosen.add_argument("--epochs", nargs="+", type=int, default=None,
+                        help="the checkpoints' epochs (default: each run's last)")
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(func, parents, what: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(func.__name__, parents=[project, *parents], help=what,
+                                  description=what)
+        sub.set_defaults(func=func)
+        return sub
+
+    sub = command(run, [runs, budget, scoring, tables],
+                  "train each --configs x --seeds run under --work (resuming any there) and "
+                  "score its live and EMA G into --csv and --md; rows already there are skipped")
+    sub.add_argument("--both-first", type=int, default=3,
+                     help="run the first N configs at every seed before the others")
+    sub.add_argument("--train-only", action="store_true",
+                     help="train the runs under --work and score nothing (no feature network "
+                          "or reference needed, e.g. on a GPU machine); curve scores them later")
+    sub.add_argument("--checkpoint-every", type=int, default=None,
+                     help="epochs between checkpoints (default: a fifth of the run's epochs)")
+    sub.add_argument("--branch-from", metavar="CONFIG:EPOCH", default=None,
+                     help="start each run that has no checkpoint from CONFIG's (same seed) "
+                          "checkpoint at EPOCH; the configs may differ only in an lr drop after it")
+    command(curve, [runs, scoring],
+            "no training: score every checkpoint of the --configs x --seeds runs under --work "
+            "(live and EMA G, --samples each) into CSV and a .md beside it; rows already there "
+            "are kept").add_argument("table", metavar="CSV")
+    command(figure, [runs, chosen],
+            "no training: real artworks on top, then the live and EMA G of each --configs x "
+            "--seeds run's checkpoints at --epochs, all from the same seeded latents"
+            ).add_argument("png", metavar="PNG")
+    command(export, [runs, chosen],
+            "no training: write the --epochs checkpoints of each run under --work, reduced to "
+            "the EMA G, to DIR/<config>_s<seed>/ ('+' spelt '_plus_')"
+            ).add_argument("out", metavar="DIR")
+    command(merge, [budget, scoring, tables],
+            "no training: add these CSVs' rows (e.g. a second process's run --csv) to --csv and "
+            "rewrite it and --md").add_argument("sources", nargs="+", metavar="CSV")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if os.environ.get("POKEGAN_THREADS"):
+        torch.set_num_threads(int(os.environ["POKEGAN_THREADS"]))
+    try:
+        base = config.replace(config.load(args.params).train, dataset=args.dataset)
+    except config.ConfigError as exc:      # it names the file
+        raise SystemExit(str(exc)) from None
+    try:
+        check_configs({c: CONFIGS[c] for c in getattr(args, "configs", [])}, args.params,
+                      args.dataset)
+    except config.ConfigError as exc:
+        raise SystemExit(f"{args.params}: {exc}") from None
+    try:
+        return args.func(args, base)
+    except (BranchError, ModelFileError) as exc:
+        raise SystemExit(str(exc)) from None
 
 
 if __name__ == "__main__":

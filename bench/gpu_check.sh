@@ -8,7 +8,7 @@
 #  3. optional bench/ablation.py runs (RUNS), side by side on the one GPU, trained only, so a
 #     GPU machine without the Inception weights (87 MB) can run them: each run's chosen
 #     checkpoints are reduced to their EMA G (~10 MB) under $OUT/ema and scored on a machine
-#     that has the weights with `bench/ablation.py --curve ... --work <that folder>`.
+#     that has the weights with `bench/ablation.py curve ... --work <that folder>`.
 # Because every phase has a deadline (seconds), the script ends in a known time; a timed run
 # cut short says so, and an ablation run cut short keeps its last checkpoint (CKPT_EVERY epochs apart).
 #
@@ -86,7 +86,7 @@ if [ -n "$RUNS" ]; then
   for run in $RUNS; do
     IFS=: read -r config seed images <<< "$run"
     names+=("$config seed $seed")
-    POKEGAN_THREADS=$RUN_THREADS timeout "$RUN_LIMIT" $PY bench/ablation.py --train-only --configs "$config" --seeds "$seed" \
+    POKEGAN_THREADS=$RUN_THREADS timeout "$RUN_LIMIT" $PY bench/ablation.py run --train-only --configs "$config" --seeds "$seed" \
       --images "$images" --checkpoint-every "$CKPT_EVERY" --work "$WORK/abl" \
       > "$OUT/logs/run_${config//+/_plus_}_s$seed.log" 2>&1 &
     pids+=($!)
@@ -98,8 +98,8 @@ if [ -n "$RUNS" ]; then
   for run in $RUNS; do
     IFS=: read -r config seed images <<< "$run"
     summary "$(grep -h 'trained in' "$OUT/logs/run_${config//+/_plus_}_s$seed.log" || echo 'cut short'); checkpoints: $(ls "$WORK/abl/${config}_s$seed/checkpoints" 2>/dev/null | tr '\n' ' ')"
-    $PY bench/ablation.py --export "$OUT/ema" --configs "$config" --seeds "$seed" --work "$WORK/abl" \
-      ${EXPORT_EPOCHS:+--export-epochs $EXPORT_EPOCHS} 2>&1 | tee -a "$OUT/summary.txt"
+    $PY bench/ablation.py export "$OUT/ema" --configs "$config" --seeds "$seed" --work "$WORK/abl" \
+      ${EXPORT_EPOCHS:+--epochs $EXPORT_EPOCHS} 2>&1 | tee -a "$OUT/summary.txt"
   done
 fi
 tar -czf "$OUT/logs.tgz" -C "$OUT" logs && rm -rf "$OUT/logs"

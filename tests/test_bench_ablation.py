@@ -1,15 +1,19 @@
-"""bench/ablation.py's table plumbing: merging the CSVs of two processes, its summary, the
-config check, and the export of EMA generators from a machine without the feature network."""
+"""bench/ablation.py: its tables (merging the CSVs of two processes, the summary), the config
+check, and each subcommand on a tiny run: run, curve, figure, export, merge."""
 import importlib.util
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-_spec = importlib.util.spec_from_file_location(
-    "ablation", Path(__file__).resolve().parents[1] / "bench" / "ablation.py")
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+PARAMS = str(BENCH.parent / "params.yaml")
+sys.path.append(str(BENCH))                    # as `python bench/ablation.py` has it: its tables
+_spec = importlib.util.spec_from_file_location("ablation", BENCH / "ablation.py")
 ablation = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ablation)
+tables = sys.modules["ablation_tables"]
 
 
 def _row(config, seed, generator, kid):
@@ -21,7 +25,7 @@ def _row(config, seed, generator, kid):
 def test_merge_keeps_every_run_once_and_the_later_row_wins():
     a = [_row("baseline", 0, "live", 0.5), _row("baseline", 0, "ema", 0.4)]
     b = [_row("baseline", "0", "ema", 0.3), _row("hinge", 1, "live", 0.6)]   # seed read as text
-    merged = ablation.merge_rows(a, b)
+    merged = tables.merge_rows(a, b)
     assert [(r["config"], int(r["seed"]), r["generator"], r["kid"]) for r in merged] == [
         ("baseline", 0, "live", 0.5), ("baseline", 0, "ema", 0.3), ("hinge", 1, "live", 0.6)]
 
@@ -29,7 +33,7 @@ def test_merge_keeps_every_run_once_and_the_later_row_wins():
 def test_summary_averages_seeds_with_their_spread():
     df = pd.DataFrame([_row("baseline", 0, "live", 0.5), _row("baseline", 1, "live", 0.3),
                        _row("baseline", 0, "ema", 0.2)])
-    md = ablation.markdown(df, "note")
+    md = tables.markdown(df, "note")
     assert "| baseline | 0, 1 | 40.0 ± 10.0 | 0.400 ± 0.100 |" in md
     assert "| ema | 0 | 20.0 | 0.200 |" in md
 
@@ -39,31 +43,31 @@ def test_curve_table_orders_each_run_by_images_shown():
              "fid": 1.0, "kid": k, "kid_std": 0.0, "samples": 100}
             for e, n, k in [(50, 112000, 0.13), (4, 8960, 0.24)]]
     rows.append(dict(rows[0], generator="live", kid=0.2))
-    md = ablation.curve_markdown(pd.DataFrame(rows, columns=ablation.CURVE_COLUMNS), "note")
+    md = tables.curve_markdown(pd.DataFrame(rows, columns=tables.CURVE_COLUMNS), "note")
     assert "| best | 0 | ema | 9k 0.240 · 112k 0.130 |" in md
     assert "| best | 0 | live | 112k 0.200 |" in md
 
 
 def test_a_table_keeps_its_description_when_rows_are_merged_in(tmp_path):
     md = tmp_path / "abl.md"
-    md.write_text(ablation.markdown(pd.DataFrame([_row("best", 0, "live", 0.1)]),
+    md.write_text(tables.markdown(pd.DataFrame([_row("best", 0, "live", 0.1)]),
                                     "about 112,320 images shown per run"))
-    assert ablation.description(md) == "about 112,320 images shown per run"
-    assert ablation.description(tmp_path / "missing.md") is None
+    assert tables.description(md) == "about 112,320 images shown per run"
+    assert tables.description(tmp_path / "missing.md") is None
     (tmp_path / "other.md").write_text("notes\n\nnot a table this bench wrote\n")
-    assert ablation.description(tmp_path / "other.md") is None
+    assert tables.description(tmp_path / "other.md") is None
 
 
 def test_a_new_table_made_by_merging_takes_the_merged_runs_description(tmp_path):
     write = lambda name, text: (tmp_path / name).write_text(
-        ablation.markdown(pd.DataFrame([_row("best", 0, "live", 0.1)]), text))
+        tables.markdown(pd.DataFrame([_row("best", 0, "live", 0.1)]), text))
     write("runs_a.md", "about 201,600 images shown per run")
     new = tmp_path / "new.md"
-    assert ablation.merged_description(new, [str(tmp_path / "runs_a.csv")]) == \
+    assert tables.merged_description(new, [str(tmp_path / "runs_a.csv")]) == \
         "about 201,600 images shown per run"
     write("new.md", "the table's own runs")
-    assert ablation.merged_description(new, [str(tmp_path / "runs_a.csv")]) == "the table's own runs"
-    assert ablation.merged_description(tmp_path / "none.md", [str(tmp_path / "x.csv")]) is None
+    assert tables.merged_description(new, [str(tmp_path / "runs_a.csv")]) == "the table's own runs"
+    assert tables.merged_description(tmp_path / "none.md", [str(tmp_path / "x.csv")]) is None
 
 
 def test_every_ablation_config_is_a_valid_variant():
@@ -77,8 +81,8 @@ def test_every_ablation_config_is_a_valid_variant():
         ablation.check_configs({"broken": dict(ablation.BEST, ada_target=0.6)}, params)
 
 
-def test_export_keeps_the_ema_generator_and_curve_finds_the_exported_folder(tmp_path):
-    # the GPU check's way home: a checkpoint reduced to its EMA G, under a folder name without '+'
+def test_export_writes_each_run_under_a_name_without_plus_that_curve_finds(tmp_path, capsys):
+    # the GPU check's way home: checkpoints reduced to their EMA G, under folder names without '+'
     import dataclasses
 
     import torch
@@ -86,64 +90,48 @@ def test_export_keeps_the_ema_generator_and_curve_finds_the_exported_folder(tmp_
     from fixtures.training import TINY, run_tiny, tiny_images
     from pokegan.models.io import list_checkpoints, load_generator, read_file
 
-    work = tmp_path / "work"
-    run_tiny(work / "best+ada0.4_s0", tiny_images(), dataclasses.replace(TINY, epochs=2, ema=0.9))
-    epoch, ckpt = list_checkpoints(work / "best+ada0.4_s0" / "models")[-1]
-    out = ablation.export_dir(tmp_path / "out", "best+ada0.4", 0) / ckpt.name
-    assert "+" not in str(out.relative_to(tmp_path))
-    out.parent.mkdir(parents=True)
-    ablation.export_ema(ckpt, out)
-
-    slim, full = read_file(out), read_file(ckpt)
-    assert "models" not in slim and "train" not in slim          # no D, live G, optimiser states
-    assert slim["images_seen"] == full["images_seen"] and slim["epoch"] == epoch == 2
-    assert out.stat().st_size < ckpt.stat().st_size / 2
-    G_slim, G_full = load_generator(out)[0], load_generator(ckpt)[0]   # both the EMA G
+    work, out = tmp_path / "work", tmp_path / "out"
+    work.mkdir()
+    for name, cfg in (("best+ada0.4", dataclasses.replace(TINY, epochs=2, ema=0.9)),
+                      ("best", dataclasses.replace(TINY, epochs=1))):       # best: no EMA
+        run_tiny(tmp_path / name, tiny_images(), cfg)
+        (tmp_path / name / "models").rename(work / f"{name}_s0")
+    args = ["--seeds", "0", "--work", str(work), "--params", PARAMS]
+    assert ablation.main(["export", str(out), "--configs", "best+ada0.4", "--epochs", "1", "2", "9",
+                          *args]) == 0
+    assert "skip best+ada0.4 seed 0 epoch 9: not under" in capsys.readouterr().out
+    exported = ablation.export_dir(out, "best+ada0.4", 0)
+    assert "+" not in str(exported.relative_to(tmp_path))
+    assert [e for e, _ in list_checkpoints(exported)] == [1, 2]
+    ckpt = list_checkpoints(work / "best+ada0.4_s0")[-1][1]
+    slim = read_file(exported / ckpt.name)
+    assert "models" not in slim and slim["images_seen"] == read_file(ckpt)["images_seen"]
+    G_slim, G_full = load_generator(exported / ckpt.name)[0], load_generator(ckpt)[0]
     assert all(torch.equal(a, b) for a, b in zip(G_slim.state_dict().values(),
                                                  G_full.state_dict().values()))
-    # --curve and --figure look the run up by its config name: the exported spelling is found
-    assert ablation.run_dir(tmp_path / "out", "best+ada0.4", 0) == out.parent
+    # curve and figure look the run up by its config name: the exported spelling is found, and
+    # an exported checkpoint has the EMA G alone
+    assert ablation.run_dir(out, "best+ada0.4", 0) == exported
     assert ablation.run_dir(work, "best+ada0.4", 0) == work / "best+ada0.4_s0"
-    run_tiny(work / "plain", tiny_images(), dataclasses.replace(TINY, epochs=1))
+    assert list(ablation.live_and_ema(exported / ckpt.name, exported / ckpt.name)) == ["ema"]
+    assert list(ablation.live_and_ema(ckpt, ckpt)) == ["live", "ema"]
     with pytest.raises(SystemExit, match="no EMA"):              # a run without one: said so
-        ablation.export_ema(list_checkpoints(work / "plain" / "models")[-1][1], tmp_path / "x.pt")
+        ablation.main(["export", str(out), "--configs", "best", *args])
 
 
-def test_a_branched_run_ends_bit_identical_to_one_from_scratch(tmp_path):
-    # --branch-from: an lr drop tried from another run's kept checkpoint instead of from scratch
-    import dataclasses
-
-    from fixtures.training import TINY, run_tiny, same_state, tiny_images
-    from pokegan.models.io import read_file
-
-    images, drop = tiny_images(), dataclasses.replace(TINY, lr_drop_after=2, lr_drop=0.5)
-    run_tiny(tmp_path / "plain", images, dataclasses.replace(TINY, epochs=2))
-    run_tiny(tmp_path / "scratch", images, drop)
-    src = tmp_path / "plain" / "models" / "checkpoints" / "epoch_0002.pt"
-    ablation.branch_checkpoint(src, tmp_path / "branch" / "models", drop, "data-v1")
-    logs = []
-    run_tiny(tmp_path / "branch", images, drop, logs=logs)
-    assert any("resuming from epoch 2" in m for m in logs), logs
-    last = [read_file(tmp_path / run / "models" / "checkpoints" / "epoch_0003.pt")
-            for run in ("scratch", "branch")]
-    for role in ("G", "D"):
-        assert same_state(*(c["models"][role]["state_dict"] for c in last))
-    assert last[1]["train"]["optimizers"]["G"]["param_groups"][0]["lr"] == TINY.lr * 0.5
-    # a drop that would have acted before the checkpoint, another param or other data: refused
-    with pytest.raises(SystemExit, match="acts before epoch 2"):
-        ablation.branch_checkpoint(src, tmp_path / "x", dataclasses.replace(drop, lr_drop_after=1),
-                                   "data-v1")
-    with pytest.raises(SystemExit, match=r"\['lr'\] differ"):
-        ablation.branch_checkpoint(src, tmp_path / "x", dataclasses.replace(drop, lr=0.001),
-                                   "data-v1")
-    with pytest.raises(SystemExit, match="data differs"):
-        ablation.branch_checkpoint(src, tmp_path / "x", drop, "data-v2")
-    # a source that itself dropped its lr by that epoch is not this run's first epochs either
-    run_tiny(tmp_path / "dropped", images, dataclasses.replace(drop, lr_drop_after=1, epochs=2))
-    with pytest.raises(SystemExit, match="the source's lr_drop_after 1 acts before epoch 2"):
-        ablation.branch_checkpoint(tmp_path / "dropped" / "models" / "checkpoints" / "epoch_0002.pt",
-                                   tmp_path / "x", drop, "data-v1")
-    assert not (tmp_path / "x").exists()
+def test_merge_adds_a_second_process_rows_and_keeps_the_table_description(tmp_path, capsys):
+    csv, other = tmp_path / "abl.csv", tmp_path / "abl_b.csv"
+    tables.write_tables([_row("best", 0, "live", 0.5)], csv, csv.with_suffix(".md"),
+                        "about 40,320 images shown per run")
+    tables.write_tables([_row("best", 0, "live", 0.4), _row("best", 1, "ema", 0.3)], other,
+                        other.with_suffix(".md"), "another command line's budget")
+    assert ablation.main(["merge", str(other), "--csv", str(csv), "--md",
+                          str(csv.with_suffix(".md")), "--params", PARAMS]) == 0
+    assert "into " + str(csv) + ": 2 rows" in capsys.readouterr().out
+    rows = pd.read_csv(csv)
+    assert list(rows.columns) == tables.COLUMNS
+    assert list(zip(rows.seed, rows.generator, rows.kid)) == [(0, "live", 0.4), (1, "ema", 0.3)]
+    assert tables.description(csv.with_suffix(".md")) == "about 40,320 images shown per run"
 
 
 def test_a_conditional_config_trains_on_type_labels_and_is_scored_and_drawn(tmp_path, monkeypatch):
@@ -167,9 +155,10 @@ def test_a_conditional_config_trains_on_type_labels_and_is_scored_and_drawn(tmp_
                         given.append(labels) or real_sample(G, n, *a, labels=labels, **kw))
     work, csv = tmp_path / "work", tmp_path / "abl.csv"
     args = ["--configs", "cbest+diffaug", "--seeds", "0", "--work", str(work)]
-    assert ablation.main([*args, "--epochs", "2", "--samples", "12", "--csv", str(csv),
+    assert ablation.main(["run", *args, "--epochs", "2", "--samples", "12", "--csv", str(csv),
                           "--md", str(tmp_path / "abl.md")]) == 0
     rows = pd.read_csv(csv)
+    assert list(rows.columns) == tables.COLUMNS
     assert sorted(rows.generator) == ["ema", "live"] and rows.kid.notna().all()
     assert rows.copies.between(0, 1).all() and rows.copies_real.between(0, 1).all()
     G, meta = load_generator(work / "cbest+diffaug_s0" / "generator.pt")
@@ -177,15 +166,27 @@ def test_a_conditional_config_trains_on_type_labels_and_is_scored_and_drawn(tmp_
     assert torch.equal(sampling_labels(meta, 12, 0), empirical_labels(12, [8, 8], 0))
     assert len(given) == 2 and all(torch.equal(y, sampling_labels(meta, 12, 0)) for y in given)
     assert sampling_labels({"model": "dcgan"}, 12, 0) is None and sampling_labels({}, 12, 0) is None
-    assert ablation.main([*args, "--figure", str(tmp_path / "f.png"), "--figure-epochs", "2"]) == 0
+    assert ablation.main(["figure", str(tmp_path / "f.png"), *args, "--epochs", "2"]) == 0
     assert (tmp_path / "f.png").stat().st_size > 0
     assert len(given) == 4 and all(torch.equal(y, sampling_labels(meta, 16, 0)) for y in given[2:])
+    # the run's one checkpoint (epoch 2), live and EMA G, as the run scored its last
+    assert ablation.main(["curve", str(tmp_path / "curve.csv"), *args, "--samples", "12"]) == 0
+    curve = pd.read_csv(tmp_path / "curve.csv")
+    assert list(curve.columns) == tables.CURVE_COLUMNS
+    assert list(zip(curve.generator, curve.epoch)) == [("live", 2), ("ema", 2)]
+    assert curve.set_index("generator").kid.to_dict() == rows.set_index("generator").kid.to_dict()
+    assert "| cbest+diffaug | 0 | ema |" in (tmp_path / "curve.md").read_text()
+    # a branch the library refuses (another model) stops the bench with its reason
+    with pytest.raises(SystemExit, match=r"cannot branch from .*params \[.*'model'.*\] differ"):
+        ablation.main(["run", "--configs", "best+diffaug+drop220", "--seeds", "0", "--work",
+                       str(work), "--epochs", "2", "--train-only", "--branch-from",
+                       "cbest+diffaug:2"])
 
 
 def test_the_table_shows_the_copy_share_beside_its_real_yardstick():
     rows = [dict(_row("proj64", s, "ema", 0.1), copies=c, copies_real=0.3)
             for s, c in ((0, 0.2), (1, 0.4))]
-    md = ablation.markdown(pd.DataFrame(rows + [_row("best", 0, "ema", 0.2)]), "note")
+    md = tables.markdown(pd.DataFrame(rows + [_row("best", 0, "ema", 0.2)]), "note")
     assert "| proj64+ema | 0, 1 | 10.0 ± 0.0 | 0.100 ± 0.000 | 0.300 (0.300) |" in md
     assert "| best+ema | 0 | 20.0 | 0.200 | — |" in md          # scored before copies were
     assert "| 0.000 | 0.000 | 0.200 (0.300) | 1 |" in md        # one run's row

@@ -6,8 +6,8 @@ from pokegan.config import TrainConfig
 from torch import nn
 
 from pokegan.models import Discriminator, Encoder, Generator, LatentDiscriminator
-from pokegan.models.io import (ModelFileError, ModelFileNotFound, list_checkpoints, load_encoder,
-                               load_generator, save_model)
+from pokegan.models.io import (ModelFileError, ModelFileNotFound, export_ema, list_checkpoints,
+                               load_encoder, load_generator, read_file, save_model)
 from pokegan.models.sampling import sample
 
 
@@ -119,3 +119,29 @@ def test_sample_is_uint8_and_independent_of_batch_size():
     assert not torch.equal(a, sample(G, 10, seed=6))
     z = torch.randn(4, 16)
     assert sample(G, 4, seed=0, latents=z).shape == (4, 3, 32, 32)
+
+
+def test_export_ema_keeps_the_ema_generator_alone(tmp_path):
+    # a checkpoint reduced to what sampling its EMA G needs, e.g. to bring it home from a machine
+    import dataclasses
+
+    from fixtures.training import TINY, run_tiny, tiny_images
+
+    run_tiny(tmp_path / "ema", tiny_images(), dataclasses.replace(TINY, epochs=2, ema=0.9))
+    epoch, ckpt = list_checkpoints(tmp_path / "ema" / "models")[-1]
+    out = tmp_path / "out" / ckpt.name
+    export_ema(ckpt, out)
+    slim, full = read_file(out), read_file(ckpt)
+    assert "models" not in slim and "train" not in slim          # no D, live G, optimiser states
+    assert slim["images_seen"] == full["images_seen"] and slim["epoch"] == epoch == 2
+    assert slim["history"] == full["history"] and list_checkpoints(out.parent) == [(2, out)]
+    assert out.stat().st_size < ckpt.stat().st_size / 2
+    G_slim, G_full = load_generator(out)[0], load_generator(ckpt)[0]   # both the EMA G
+    assert all(torch.equal(a, b) for a, b in zip(G_slim.state_dict().values(),
+                                                 G_full.state_dict().values()))
+    with pytest.raises(ModelFileError, match="checkpoint holds no live network G"):
+        load_generator(out, live=True)
+    run_tiny(tmp_path / "plain", tiny_images(), dataclasses.replace(TINY, epochs=1))
+    with pytest.raises(ModelFileError, match="no EMA"):          # a run without one: said so
+        export_ema(list_checkpoints(tmp_path / "plain" / "models")[-1][1], tmp_path / "x.pt")
+    assert not (tmp_path / "x.pt").exists()

@@ -12,10 +12,10 @@ from pokegan import config, families
 from pokegan.config import TrainConfig
 
 from fixtures.training import TINY, run_tiny, same_state, tiny_images
-from pokegan.models.io import list_checkpoints, load_generator
+from pokegan.models.io import list_checkpoints, load_generator, read_file
 from pokegan.training import TrainingDiverged
 from pokegan.training import loop as loop_mod
-from pokegan.training.checkpoint import save_checkpoint
+from pokegan.training.checkpoint import BranchError, branch, save_checkpoint
 from pokegan.ops.device import resolve_device, resolve_precision
 from pokegan.ops.losses import soft_labels
 from pokegan.ops.step import StepContext
@@ -252,3 +252,35 @@ def test_bf16_is_off_when_onednn_is_limited_to_avx2():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "ONEDNN_MAX_CPU_ISA": "AVX2"})
     assert out.stdout.strip() == "False"
+
+
+def test_a_branched_run_ends_bit_identical_to_one_from_scratch(tmp_path, images):
+    # an lr drop tried from another run's kept checkpoint instead of from scratch
+    drop = dataclasses.replace(TINY, lr_drop_after=2, lr_drop=0.5)
+    run_tiny(tmp_path / "plain", images, dataclasses.replace(TINY, epochs=2))
+    run_tiny(tmp_path / "scratch", images, drop)
+    src = tmp_path / "plain" / "models" / "checkpoints" / "epoch_0002.pt"
+    written = branch(src, tmp_path / "branch" / "models", drop, "data-v1")
+    assert written == tmp_path / "branch" / "models" / "checkpoints" / "epoch_0002.pt"
+    assert read_file(written)["meta"]["config"] == config.as_dict(drop)
+    logs = []
+    run_tiny(tmp_path / "branch", images, drop, logs=logs)
+    assert any("resuming from epoch 2" in m for m in logs), logs
+    last = [read_file(tmp_path / run / "models" / "checkpoints" / "epoch_0003.pt")
+            for run in ("scratch", "branch")]
+    for role in ("G", "D"):
+        assert same_state(*(c["models"][role]["state_dict"] for c in last))
+    assert last[1]["train"]["optimizers"]["G"]["param_groups"][0]["lr"] == TINY.lr * 0.5
+    # a drop that would have acted before the checkpoint, another param or other data: refused
+    with pytest.raises(BranchError, match="acts before epoch 2"):
+        branch(src, tmp_path / "x", dataclasses.replace(drop, lr_drop_after=1), "data-v1")
+    with pytest.raises(BranchError, match=r"\['lr'\] differ"):
+        branch(src, tmp_path / "x", dataclasses.replace(drop, lr=0.001), "data-v1")
+    with pytest.raises(BranchError, match="data differs"):
+        branch(src, tmp_path / "x", drop, "data-v2")
+    # a source that itself dropped its lr by that epoch is not this run's first epochs either
+    run_tiny(tmp_path / "dropped", images, dataclasses.replace(drop, lr_drop_after=1, epochs=2))
+    with pytest.raises(BranchError, match="the source's lr_drop_after 1 acts before epoch 2"):
+        branch(tmp_path / "dropped" / "models" / "checkpoints" / "epoch_0002.pt",
+               tmp_path / "x", drop, "data-v1")
+    assert not (tmp_path / "x").exists()

@@ -208,6 +208,17 @@ def list_checkpoints(model_dir) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+def export_ema(checkpoint: str | Path, out: str | Path) -> None:
+    """Write ``checkpoint`` to ``out`` without D, the live G and the optimiser states: the EMA G,
+    the ADA state and the history stay, which :func:`load_generator` and :func:`list_checkpoints`
+    read. Raises :class:`ModelFileError` for a run that kept no
+    EMA of G."""
+    ckpt = read_file(checkpoint)
+    if ckpt["format"] != CHECKPOINT_FORMAT or "ema" not in ckpt:
+        raise ModelFileError(f"{checkpoint}: the run kept no EMA of G, nothing to export")
+    save_torch({k: v for k, v in ckpt.items() if k not in ("models", "train")}, out)
+
+
 def best_generator_path(model_dir) -> Path:
     """``models/best/<variant>.pt`` for ``models/<variant>``: outside the variant's folder, which
     is the train stage's output (DVC outputs may not overlap)."""

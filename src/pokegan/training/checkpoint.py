@@ -20,11 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from pokegan.config import NOT_IN_FINGERPRINT, TrainConfig, as_dict
+from pokegan.config import NOT_IN_FINGERPRINT, TrainConfig, as_dict, replace
 from pokegan.files import content_hashes, fingerprint, write_json
 from pokegan.models.io import (CHECKPOINT_FORMAT, FINAL_FILES, INFO_FILE, ModelFileError,
                                list_checkpoints, list_grids, pack, read_file, save_torch)
+from pokegan.ops.device import resolve_device, resolve_precision
 from pokegan.ops.levers import LEVER_DEFAULTS
+from pokegan.ops.optim import lr_scale
 
 # The code that computes the weights: the train stage's code deps in dvc.yaml (folders are
 # globbed for *.py, so a module added there later counts without editing this list).
@@ -79,6 +81,48 @@ def what_changed(old: dict | None, new: dict) -> str:
         else:
             said.append(f"{key} changed ({a!r} -> {b!r})")
     return "; ".join(said) or "other fingerprint"
+
+
+# --------------------------------------------------------------------------- branching
+# keys that may differ between a run and the run it branches from: each acts only after its epoch
+BRANCH_KEYS = {"lr_drop_after", "lr_drop"}
+
+
+class BranchError(ValueError):
+    """A checkpoint another run cannot start from: its first epochs were another computation."""
+
+
+def branch(src: str | Path, folder: str | Path, cfg: TrainConfig, data_fingerprint: str) -> Path:
+    """Start the run ``cfg`` in ``folder`` from another run's checkpoint ``src`` instead of from
+    scratch; returns the checkpoint written, which :func:`pokegan.training.train` resumes from.
+
+    Only where the two configs differ in :data:`BRANCH_KEYS` alone and neither run's lr drop
+    acts by ``src``'s epoch: the epochs up to it are then the same computation, so the copy is
+    what this config would have written there, and it is re-stamped with this run's identity. A
+    checkpoint written by older code is accepted as is (the identity's code part cannot vouch
+    for it). Raises :class:`BranchError` saying why not, before writing anything."""
+    ckpt = read_file(src)
+    device = resolve_device(cfg.device)
+    fp, parts = run_identity(cfg, data_fingerprint, device, resolve_precision(cfg.precision, device))
+    old = ckpt.get("meta", {}).get("fingerprint_parts")
+    if not isinstance(old, dict):
+        raise BranchError(f"cannot branch from {src}: {what_changed(old, parts)}")
+    keys = set(old["params"]) | set(parts["params"])
+    differ = {k for k in keys if old["params"].get(k) != parts["params"].get(k)}
+    src_cfg = replace(cfg, **{k: old["params"].get(k, LEVER_DEFAULTS[k]) for k in BRANCH_KEYS})
+    why = ([f"params {sorted(differ - BRANCH_KEYS)} differ"] if differ - BRANCH_KEYS else []) + \
+        [f"{k} differs" for k in ("data", "device", "precision") if old[k] != parts[k]] + \
+        [f"{who}'s lr_drop_after {c.lr_drop_after} acts before epoch {ckpt['epoch']}"
+         for who, c in (("this run", cfg), ("the source", src_cfg))
+         if lr_scale(c, ckpt["epoch"]) != 1.0]
+    if why:
+        raise BranchError(f"cannot branch from {src}: " + "; ".join(why))
+    ckpt["fingerprint"] = fp
+    ckpt["meta"].update(fingerprint=fp, fingerprint_parts=parts, config=as_dict(cfg),
+                        branched_from=str(src))
+    path = checkpoint_path(folder, ckpt["epoch"])
+    save_torch(ckpt, path)
+    return path
 
 
 # --------------------------------------------------------------------------- RNG state
