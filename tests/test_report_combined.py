@@ -44,8 +44,15 @@ def project(tmp_path):
     return tmp_path
 
 
+def _write_combined(project, variants=("a", "b")):
+    """What the report stage does: read each variant's files once, write the combined ones."""
+    variants = list(variants)
+    return combined.write_combined(combined.read_curves(variants, project),
+                                   combined.read_logs(variants, project), project)
+
+
 def test_combined_eval_tags_every_variants_rows(project):
-    df = combined.combined_eval(["b", "a", "missing"], project)
+    df = combined.combined_eval(combined.read_curves(["b", "a", "missing"], project))
     assert list(df.columns) == ["variant", *EVAL_HEADER.strip().split(",")]
     assert df["variant"].tolist() == ["b", "a", "a"]              # variant order, then row order
     assert df["epoch"].tolist() == [5, 2, 4] and df["fid"].tolist() == [279.08, 358.04, 300.5]
@@ -54,7 +61,7 @@ def test_combined_eval_tags_every_variants_rows(project):
 
 def test_combined_losses_takes_d_and_g_loss_per_epoch(project):
     _tsv(project, "c", "d_loss", [3.0, 2.0])                     # a log without g_loss
-    df = combined.combined_losses(["a", "b", "c", "missing"], project)
+    df = combined.combined_losses(combined.read_logs(["a", "b", "c", "missing"], project))
     assert list(df.columns) == ["variant", "epoch", "d_loss", "g_loss"]
     assert df["variant"].tolist() == ["a", "a", "b", "c", "c"]
     assert df["epoch"].tolist() == [1, 2, 1, 1, 2]
@@ -63,24 +70,25 @@ def test_combined_losses_takes_d_and_g_loss_per_epoch(project):
 
 
 def test_nothing_to_combine_gives_an_empty_frame(tmp_path):
-    assert combined.combined_eval(["a"], tmp_path).empty
-    assert combined.combined_losses([], tmp_path).empty
+    assert combined.combined_eval(combined.read_curves(["a"], tmp_path)).empty
+    assert combined.combined_losses(combined.read_logs([], tmp_path)).empty
 
 
 def test_write_combined_writes_both_files(project):
-    written = combined.write_combined(["a", "b"], project)
+    written = _write_combined(project)
     assert written == [project / "plots/report/eval.csv", project / "plots/report/losses.csv"]
     assert (project / "plots/report/eval.csv").read_text().splitlines()[:2] == [
         "variant," + EVAL_HEADER.strip(), "a,2,4480,358.04,0.389,0.008,,0.25,0.5,100"]
     losses = pd.read_csv(project / "plots/report/losses.csv")
-    pd.testing.assert_frame_equal(losses, combined.combined_losses(["a", "b"], project))
+    pd.testing.assert_frame_equal(losses,
+                                  combined.combined_losses(combined.read_logs(["a", "b"], project)))
     assert sorted(p.name for p in (project / "plots/report").iterdir()) == \
         ["eval.csv", "losses.csv"]                                  # no temporary file left
 
 
 def test_plots_read_columns_the_combined_files_have(project):
     """Every column dvc.yaml's plots take from a combined file is one that file has."""
-    combined.write_combined(["a", "b"], project)
+    _write_combined(project)
     for folder in ("", "study/"):
         for entry in yaml.safe_load((ROOT / folder / "dvc.yaml").read_text())["plots"]:
             props = next(iter(entry.values())) if isinstance(entry, dict) else None
@@ -97,7 +105,7 @@ def test_plots_read_columns_the_combined_files_have(project):
 def test_dvc_plots_show_draws_every_variant_from_the_combined_files(project):
     """The repository's plot definitions and template, in a Git + DVC repository holding the
     combined files of two variants: each curve plot has rows of both, tagged with their variant."""
-    combined.write_combined(["a", "b"], project)
+    _write_combined(project)
     env = dict(os.environ, DVC_NO_ANALYTICS="1")
     dvc = str(Path(sys.executable).with_name("dvc"))
     subprocess.run(["git", "init", "-q"], cwd=project, env=env, check=True)

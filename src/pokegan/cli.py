@@ -101,7 +101,7 @@ def cmd_sample(args) -> int:
         _check_per_image_target(out, args.overwrite)
     G, meta = _load_generator(args.model, args.checkpoint)
     try:
-        labels = type_labels(G, meta, args.type, args.n) if args.type is not None else None
+        labels = type_labels(meta, args.type, args.n) if args.type is not None else None
     except GenerateError as exc:
         raise CliError(str(exc)) from None
     z = truncated_latents(args.n, meta["latent_dim"], args.seed, args.truncation)
@@ -158,7 +158,7 @@ def cmd_interpolate(args) -> int:
             what = f"{' -> '.join(f.name for f in found)} in {len(images) - 2} decoded steps"
         elif args.seeds:
             G, meta = _load_generator(args.model)
-            labels = type_labels(G, meta, args.type, 1) if args.type is not None else None
+            labels = type_labels(meta, args.type, 1) if args.type is not None else None
             if labels is None and families.conditional(meta):
                 raise GenerateError(f"{args.model} is type-conditional: give --type for the "
                                     "latent walk, or walk between types with --types")

@@ -57,8 +57,9 @@ def load_aegan(model: str | Path, what: str = "this command") -> tuple[nn.Module
     return G, E, meta
 
 
-def type_labels(G: nn.Module, meta: dict, type_name: str, n: int) -> torch.Tensor:
-    """``n`` copies of the class index of ``type_name`` for a conditional generator."""
+def type_labels(meta: dict, type_name: str, n: int) -> torch.Tensor:
+    """``n`` copies of the class index of ``type_name`` for the conditional generator ``meta``
+    describes."""
     from pokegan import families
     from pokegan.models.conditional import label_index
 
@@ -197,7 +198,7 @@ def type_walk(G: nn.Module, meta: dict, types: list[str], steps: int = 8,
     linearly from each type to the next."""
     from pokegan.models.sampling import to_uint8
 
-    index = torch.cat([type_labels(G, meta, t, 1) for t in types])
+    index = torch.cat([type_labels(meta, t, 1) for t in types])
     e = walk(G.embed.weight[index], steps)
     z = seed_latents([seed], G.latent_dim).expand(len(e), -1)
     was = G.training

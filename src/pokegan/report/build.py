@@ -9,17 +9,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 
 from pokegan.config import Config
 from pokegan.files import write_text
 from pokegan.metrics.evaluate import provenance_path
 from pokegan.models.io import final_path, list_grids, load_generator
 from pokegan.report import figures
-from pokegan.report.combined import write_combined
+from pokegan.report.combined import read_curves, read_logs, write_combined
 from pokegan.report.markdown import machine_description, report_markdown
 from pokegan.report.tables import load_metrics
-from pokegan.report.training_logs import read_training_log
 
 OUT = Path("plots/report")
 REPORT = Path("plots/report.md")
@@ -55,16 +53,14 @@ def build_report(cfg: Config, root: str | Path = ".", log=print) -> Path:
     metrics = load_metrics(root / "metrics")
     variants = [v for v in cfg.variants if v in metrics]
     out.mkdir(parents=True, exist_ok=True)
-    write_combined(variants, root)       # eval.csv, losses.csv: what dvc.yaml's plots draw
     figs: dict[str, str] = {}
 
-    curves = {v: pd.read_csv(root / f"plots/eval/{v}.csv") for v in variants
-              if (root / f"plots/eval/{v}.csv").exists()}
+    curves, logs = read_curves(variants, root), read_logs(variants, root)
+    write_combined(curves, logs, root)   # eval.csv, losses.csv: what dvc.yaml's plots draw
     panels = figures.curve_panels()
     figures.curves_figure(curves, out / "curves.png", panels)
     figs[f"{_listing([label for _, label in panels])} per checkpoint"] = "report/curves.png"
 
-    logs = {v: read_training_log(root / "plots/train" / v) for v in variants}
     figures.losses_figure(logs, out / "losses.png")
     figs["Discriminator and generator losses"] = "report/losses.png"
 

@@ -34,16 +34,24 @@ def tag_variants(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return out[["variant", *[c for c in out.columns if c != "variant"]]]
 
 
-def combined_eval(variants: list[str], root: str | Path = ".") -> pd.DataFrame:
-    """Every ``plots/eval/<variant>.csv`` of ``variants`` that exists, as one frame."""
-    root = Path(root)
-    paths = {v: root / "plots/eval" / f"{v}.csv" for v in variants}
-    return tag_variants({v: pd.read_csv(p) for v, p in paths.items() if p.exists()})
+def read_curves(variants: list[str], root: str | Path = ".") -> dict[str, pd.DataFrame]:
+    """Each variant's ``plots/eval/<variant>.csv`` that exists (the report's curves too)."""
+    paths = {v: Path(root) / "plots/eval" / f"{v}.csv" for v in variants}
+    return {v: pd.read_csv(p) for v, p in paths.items() if p.exists()}
 
 
-def combined_losses(variants: list[str], root: str | Path = ".") -> pd.DataFrame:
-    """``variant, epoch, d_loss, g_loss`` of every variant of ``variants`` with a training log."""
-    logs = {v: read_training_log(Path(root) / "plots/train" / v) for v in variants}
+def read_logs(variants: list[str], root: str | Path = ".") -> dict[str, pd.DataFrame]:
+    """Each variant's per-epoch training log (empty where it has none)."""
+    return {v: read_training_log(Path(root) / "plots/train" / v) for v in variants}
+
+
+def combined_eval(curves: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The curves of :func:`read_curves` as one frame."""
+    return tag_variants(curves)
+
+
+def combined_losses(logs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """``variant, epoch, d_loss, g_loss`` of every log of :func:`read_logs` that has rows."""
     return tag_variants({v: log.reindex(columns=["epoch", *LOSS_COLUMNS])
                          for v, log in logs.items() if not log.empty})
 
@@ -55,8 +63,10 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
-def write_combined(variants: list[str], root: str | Path = ".") -> list[Path]:
-    """Write ``plots/report/eval.csv`` and ``plots/report/losses.csv`` under ``root``."""
+def write_combined(curves: Mapping[str, pd.DataFrame], logs: Mapping[str, pd.DataFrame],
+                   root: str | Path = ".") -> list[Path]:
+    """Write ``plots/report/eval.csv`` and ``plots/report/losses.csv`` under ``root`` from what
+    the report read once (:func:`read_curves`, :func:`read_logs`)."""
     root = Path(root)
-    return [write_csv(combined_eval(variants, root), root / EVAL),
-            write_csv(combined_losses(variants, root), root / LOSSES)]
+    return [write_csv(combined_eval(curves), root / EVAL),
+            write_csv(combined_losses(logs), root / LOSSES)]
