@@ -24,6 +24,8 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
+from pokegan.files import atomic_path, sha256_file
+
 IS_WEIGHTS_URL = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
                   "weights-inception-2015-12-05-6726825d.pth")   # torch-fidelity's URL_INCEPTION_V3
 IS_WEIGHTS_FILE = IS_WEIGHTS_URL.rsplit("/", 1)[1]
@@ -54,11 +56,7 @@ def file_sha256(path: str | Path) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def verify(path: str | Path, sha256: str | None = None) -> Path:
@@ -85,8 +83,6 @@ def fetch(url: str = IS_WEIGHTS_URL, sha256: str | None = None, dest: str | Path
     verified file or what it was before. A ``dest`` that already holds the right file is kept
     and nothing is downloaded.
     """
-    from pokegan.files import atomic_path
-
     expected = (sha256 or IS_WEIGHTS_SHA256).lower()
     dest = Path(dest) if dest is not None else cached_path()
     if dest.is_file():
