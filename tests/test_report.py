@@ -98,9 +98,31 @@ def test_build_report_writes_the_report_and_its_figures(evaluated):
     assert "progress_tiny.gif" in md and "Real artwork images (top)" in md
     assert sorted(p.name for p in (root / "plots/report").iterdir()) == [
         "curves.png", "eval.csv", "losses.csv", "progress_tiny.gif",
-        "side_by_side.png"]                                             # no training logs: no losses
+        "reconstruction.csv", "side_by_side.png"]                       # no training logs: no losses
     assert set(pd.read_csv(root / "plots/report/eval.csv")["variant"]) == {"tiny"}
     assert logged == ["report: 1 variants -> plots/report.md"]
+
+
+def test_report_draws_the_reconstruction_errors_of_a_variant_that_logs_them(evaluated,
+                                                                           monkeypatch):
+    cfg, root = evaluated
+    logs = root / "plots/train/tiny/plots/metrics"
+    logs.mkdir(parents=True)
+    for name, values in (("d_loss", [1.5, 1.2]), ("g_loss", [0.7, 0.9]), ("rec_x", [0.6, 0.4])):
+        (logs / f"{name}.tsv").write_text(f"step\t{name}\n1\t{values[0]}\n2\t{values[1]}\n")
+    drawn = {}
+    save = figures._save
+
+    def keep_labels(fig, out):
+        drawn[out.name] = [line.get_label() for ax in fig.axes for line in ax.get_lines()]
+        save(fig, out)
+
+    monkeypatch.setattr(figures, "_save", keep_labels)
+    build.build_report(cfg, root, log=lambda _: None)
+    assert drawn["losses.png"][:2] == ["d_loss", "g_loss"]
+    assert drawn["losses.png"][2].startswith("rec_x") and len(drawn["losses.png"]) == 3
+    assert "(dashed: tiny's reconstruction errors)" in (root / "plots/report.md").read_text()
+    assert pd.read_csv(root / "plots/report/reconstruction.csv")["rec_x"].tolist() == [0.6, 0.4]
 
 
 def test_side_by_side_rows_come_from_the_same_latents(evaluated):

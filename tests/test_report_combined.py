@@ -41,6 +41,8 @@ def project(tmp_path):
         _tsv(tmp_path, variant, "d_loss", d)
         _tsv(tmp_path, variant, "g_loss", g)
         _tsv(tmp_path, variant, "d_real", [0.7] * len(d))     # logged, not a loss
+    _tsv(tmp_path, "a", "rec_x", [0.6, 0.4])                  # "a" reconstructs, like the AEGAN
+    _tsv(tmp_path, "a", "rec_z", [0.9, 0.8])
     return tmp_path
 
 
@@ -69,21 +71,32 @@ def test_combined_losses_takes_d_and_g_loss_per_epoch(project):
     assert df["g_loss"].tolist()[:3] == [0.75, 1.0, 2.0] and df["g_loss"].iloc[3:].isna().all()
 
 
+def test_combined_reconstruction_holds_only_the_variants_that_reconstruct(project):
+    df = combined.combined_reconstruction(combined.read_logs(["a", "b"], project))
+    assert list(df.columns) == ["variant", "epoch", "rec_x", "rec_z"]
+    assert df["variant"].tolist() == ["a", "a"]                 # no empty rows for "b"
+    assert df["rec_x"].tolist() == [0.6, 0.4] and df["rec_z"].tolist() == [0.9, 0.8]
+    none = combined.combined_reconstruction(combined.read_logs(["b"], project))
+    assert none.empty and list(none.columns) == ["variant", "epoch", "rec_x", "rec_z"]
+
+
 def test_nothing_to_combine_gives_an_empty_frame(tmp_path):
     assert combined.combined_eval(combined.read_curves(["a"], tmp_path)).empty
     assert combined.combined_losses(combined.read_logs([], tmp_path)).empty
 
 
-def test_write_combined_writes_both_files(project):
+def test_write_combined_writes_every_file(project):
     written = _write_combined(project)
-    assert written == [project / "plots/report/eval.csv", project / "plots/report/losses.csv"]
+    assert written == [project / "plots/report" / f for f in
+                       ("eval.csv", "losses.csv", "reconstruction.csv")]
     assert (project / "plots/report/eval.csv").read_text().splitlines()[:2] == [
         "variant," + EVAL_HEADER.strip(), "a,2,4480,358.04,0.389,0.008,,0.25,0.5,100"]
     losses = pd.read_csv(project / "plots/report/losses.csv")
     pd.testing.assert_frame_equal(losses,
                                   combined.combined_losses(combined.read_logs(["a", "b"], project)))
+    assert pd.read_csv(project / "plots/report/reconstruction.csv")["variant"].tolist() == ["a", "a"]
     assert sorted(p.name for p in (project / "plots/report").iterdir()) == \
-        ["eval.csv", "losses.csv"]                                  # no temporary file left
+        ["eval.csv", "losses.csv", "reconstruction.csv"]            # no temporary file left
 
 
 def test_plots_read_columns_the_combined_files_have(project):
@@ -122,9 +135,10 @@ def test_dvc_plots_show_draws_every_variant_from_the_combined_files(project):
     shown = json.loads(proc.stdout)
     assert not shown.get("errors"), shown["errors"]
     ids = {next(iter(e)) for e in plots}
-    assert ids >= {"fid", "kid", "precision_recall", "losses"}
+    assert ids >= {"fid", "kid", "precision_recall", "losses", "reconstruction"}
     for plot_id in ids:
         (rendered,) = shown["data"][plot_id]
         rows = rendered["content"]["data"]["values"]
-        assert {r["variant"] for r in rows} == {"a", "b"}, plot_id
+        drawn = {"a"} if plot_id == "reconstruction" else {"a", "b"}  # only "a" reconstructs
+        assert {r["variant"] for r in rows} == drawn, plot_id
         assert rendered["content"]["encoding"]["color"]["field"] == "variant"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 from pokegan.config import Config
 from pokegan.files import write_text
 from pokegan.metrics.evaluate import provenance_path
@@ -56,13 +55,17 @@ def build_report(cfg: Config, root: str | Path = ".", log=print) -> Path:
     figs: dict[str, str] = {}
 
     curves, logs = read_curves(variants, root), read_logs(variants, root)
-    write_combined(curves, logs, root)   # eval.csv, losses.csv: what dvc.yaml's plots draw
+    write_combined(curves, logs, root)   # eval, losses, reconstruction: what dvc.yaml's plots draw
     panels = figures.curve_panels()
     figures.curves_figure(curves, out / "curves.png", panels)
     figs[f"{_listing([label for _, label in panels])} per checkpoint"] = "report/curves.png"
 
     figures.losses_figure(logs, out / "losses.png")
-    figs["Discriminator and generator losses"] = "report/losses.png"
+    caption = "Discriminator and generator losses"
+    reconstructs = [v for v, log in logs.items() if "rec_x" in log]
+    if reconstructs:
+        caption += f" (dashed: {_listing(reconstructs)}'s reconstruction errors)"
+    figs[caption] = "report/losses.png"
 
     if variants:
         from pokegan.data.prepared import load_prepared

@@ -5,7 +5,10 @@ needs no plot lines of its own:
 
 - ``plots/report/eval.csv``: the rows of every ``plots/eval/<variant>.csv`` (one per checkpoint);
 - ``plots/report/losses.csv``: ``epoch, variant, d_loss, g_loss`` from the DVCLive logs under
-  ``plots/train/<variant>/plots/metrics/`` (DVCLive's step is the epoch).
+  ``plots/train/<variant>/plots/metrics/`` (DVCLive's step is the epoch);
+- ``plots/report/reconstruction.csv``: ``epoch, variant, rec_x, rec_z`` of the variants whose
+  model reconstructs (the AEGAN's image L1 and latent MSE), in a file of their own because DVC's
+  plots draw an empty cell as zero.
 
 Both lie inside the report stage's ``plots/report`` output.
 """
@@ -22,6 +25,8 @@ from pokegan.report.training_logs import read_training_log
 EVAL = Path("plots/report/eval.csv")
 LOSSES = Path("plots/report/losses.csv")
 LOSS_COLUMNS = ["d_loss", "g_loss"]
+RECONSTRUCTION = Path("plots/report/reconstruction.csv")
+RECONSTRUCTION_COLUMNS = ["rec_x", "rec_z"]
 
 
 def tag_variants(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -56,6 +61,15 @@ def combined_losses(logs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                          for v, log in logs.items() if not log.empty})
 
 
+def combined_reconstruction(logs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """``variant, epoch, rec_x, rec_z`` of every log of :func:`read_logs` that logged a
+    reconstruction loss; the header alone when none did."""
+    columns = ["epoch", *RECONSTRUCTION_COLUMNS]
+    frames = {v: log.reindex(columns=columns) for v, log in logs.items()
+              if set(RECONSTRUCTION_COLUMNS) & set(log.columns)}
+    return tag_variants(frames) if frames else pd.DataFrame(columns=["variant", *columns])
+
+
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     """``df`` as CSV at ``path`` (no index), written atomically."""
     with atomic_path(path) as tmp:
@@ -65,8 +79,9 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
 
 def write_combined(curves: Mapping[str, pd.DataFrame], logs: Mapping[str, pd.DataFrame],
                    root: str | Path = ".") -> list[Path]:
-    """Write ``plots/report/eval.csv`` and ``plots/report/losses.csv`` under ``root`` from what
-    the report read once (:func:`read_curves`, :func:`read_logs`)."""
+    """Write ``plots/report/eval.csv``, ``losses.csv`` and ``reconstruction.csv`` under ``root``
+    from what the report read once (:func:`read_curves`, :func:`read_logs`)."""
     root = Path(root)
     return [write_csv(combined_eval(curves), root / EVAL),
-            write_csv(combined_losses(logs), root / LOSSES)]
+            write_csv(combined_losses(logs), root / LOSSES),
+            write_csv(combined_reconstruction(logs), root / RECONSTRUCTION)]

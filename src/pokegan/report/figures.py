@@ -59,17 +59,25 @@ def curves_figure(curves: dict[str, pd.DataFrame], out: Path,
     _save(fig, out)
 
 
+# Logged curves each variant's panel draws (when logged): the adversarial losses solid, the
+# reconstruction errors of a model with an encoder (the AEGAN) dashed.
+LOSS_LINES = {"d_loss": ("d_loss", "-"), "g_loss": ("g_loss", "-"),
+              "rec_x": ("rec_x: image L1, G(E(x)) vs x", "--"),
+              "rec_z": ("rec_z: latent MSE, E(G(z)) vs z", "--")}
+
+
 def losses_figure(logs: dict[str, pd.DataFrame], out: Path) -> None:
-    """Discriminator and generator losses per epoch, one panel per variant."""
+    """Discriminator and generator losses per epoch, and the reconstruction errors where a
+    variant logged them, one panel per variant."""
     names = [n for n, df in logs.items() if not df.empty]
     if not names:
         return
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.2), squeeze=False)
     for ax, name in zip(axes[0], names):
         df = logs[name]
-        for col in ("d_loss", "g_loss"):
+        for col, (label, style) in LOSS_LINES.items():
             if col in df:
-                ax.plot(df["epoch"], df[col], marker=".", label=col)
+                ax.plot(df["epoch"], df[col], style, marker=".", label=label)
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
