@@ -14,7 +14,7 @@ from pokegan.files import write_text
 from pokegan.metrics.evaluate import provenance_path
 from pokegan.models.io import final_path, list_grids, load_generator
 from pokegan.report import figures
-from pokegan.report.combined import read_curves, read_logs, write_combined
+from pokegan.report.combined import read_curves, read_logs, reconstructing, write_combined
 from pokegan.report.markdown import machine_description, report_markdown
 from pokegan.report.tables import load_metrics
 
@@ -62,7 +62,7 @@ def build_report(cfg: Config, root: str | Path = ".", log=print) -> Path:
 
     figures.losses_figure(logs, out / "losses.png")
     caption = "Discriminator and generator losses"
-    reconstructs = [v for v, log in logs.items() if "rec_x" in log]
+    reconstructs = reconstructing(logs)
     if reconstructs:
         caption += f" (dashed: {_listing(reconstructs)}'s reconstruction errors)"
     figs[caption] = "report/losses.png"

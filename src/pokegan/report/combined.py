@@ -10,7 +10,7 @@ needs no plot lines of its own:
   model reconstructs (the AEGAN's image L1 and latent MSE), in a file of their own because DVC's
   plots draw an empty cell as zero.
 
-Both lie inside the report stage's ``plots/report`` output.
+All three lie inside the report stage's ``plots/report`` output.
 """
 from __future__ import annotations
 
@@ -61,12 +61,16 @@ def combined_losses(logs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                          for v, log in logs.items() if not log.empty})
 
 
+def reconstructing(logs: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The variants of :func:`read_logs` whose log has a reconstruction loss (the AEGAN's)."""
+    return [v for v, log in logs.items() if set(RECONSTRUCTION_COLUMNS) & set(log.columns)]
+
+
 def combined_reconstruction(logs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """``variant, epoch, rec_x, rec_z`` of every log of :func:`read_logs` that logged a
-    reconstruction loss; the header alone when none did."""
+    """``variant, epoch, rec_x, rec_z`` of the :func:`reconstructing` variants' logs; the header
+    alone when there are none."""
     columns = ["epoch", *RECONSTRUCTION_COLUMNS]
-    frames = {v: log.reindex(columns=columns) for v, log in logs.items()
-              if set(RECONSTRUCTION_COLUMNS) & set(log.columns)}
+    frames = {v: logs[v].reindex(columns=columns) for v in reconstructing(logs)}
     return tag_variants(frames) if frames else pd.DataFrame(columns=["variant", *columns])
 
 
