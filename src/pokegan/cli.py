@@ -244,31 +244,39 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _generator_args(p: argparse.ArgumentParser, *, n: int, output: str, output_help: str,
+                    nrow_help: str, checkpoint_help: str) -> None:
+    """The arguments of every command that draws samples from a model: which generator, how many
+    samples, from which latent seed, where the grid goes."""
+    p.add_argument("model", help="model folder (models/<variant>) or a generator .pt file")
+    p.add_argument("-n", type=int, default=n, help=f"number of samples (default {n})")
+    p.add_argument("-o", "--output", default=output, help=output_help)
+    p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    p.add_argument("--nrow", type=int, default=None, help=nrow_help)
+    p.add_argument("--checkpoint", default="last", metavar="WHICH", help=checkpoint_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pokegan", description="Use trained pokegan models.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("sample", help="draw samples from a trained generator",
                        description="Draw samples from a trained generator into a grid or files.")
-    p.add_argument("model", help="model folder (models/<variant>) or a generator .pt file")
-    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
-    p.add_argument("-o", "--output", default="samples.png",
-                   help="grid PNG, or a folder with --per-image (default samples.png)")
-    p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    _generator_args(p, n=64, output="samples.png",
+                    output_help="grid PNG, or a folder with --per-image (default samples.png)",
+                    nrow_help="images per grid row",
+                    checkpoint_help="last (generator.pt, the last epoch; default), best (the "
+                                    "checkpoint with the lowest curve KID, models/best/<variant>.pt, "
+                                    "written by evaluate) or an epoch number with a checkpoint")
     p.add_argument("--truncation", type=float, default=None,
                    help="redraw latent entries with |z| above this (e.g. 1.0)")
     p.add_argument("--per-image", action="store_true", help="write one PNG per sample into the "
                                                             "folder -o (written whole, atomically)")
     p.add_argument("--overwrite", action="store_true",
                    help="with --per-image: replace a non-empty output folder")
-    p.add_argument("--nrow", type=int, default=None, help="images per grid row")
     p.add_argument("--type", default=None, metavar="TYPE",
                    help="type-conditional (cdcgan) models only: draw every sample as this type "
                         "(e.g. water); default: types drawn uniformly from --seed")
-    p.add_argument("--checkpoint", default="last", metavar="WHICH",
-                   help="last (generator.pt, the last epoch; default), best (the checkpoint with "
-                        "the lowest curve KID, models/best/<variant>.pt, written by evaluate) or "
-                        "an epoch number with a checkpoint")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("nearest", help="samples beside their nearest training images",
@@ -277,14 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "use), and say which of them the memorisation test calls "
                                    "copies. Run in the repository (it reads data/reference and "
                                    "data/prepared).")
-    p.add_argument("model", help="model folder (models/<variant>) or a generator .pt file")
-    p.add_argument("-n", type=int, default=16, help="number of samples (default 16)")
-    p.add_argument("-o", "--output", default="nearest.png", help="grid PNG (default nearest.png)")
-    p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
-    p.add_argument("--nrow", type=int, default=None,
-                   help="pairs per grid row (default: about a square)")
-    p.add_argument("--checkpoint", default="last", metavar="WHICH",
-                   help="as for `pokegan sample`: last (default), best or an epoch number")
+    _generator_args(p, n=16, output="nearest.png", output_help="grid PNG (default nearest.png)",
+                    nrow_help="pairs per grid row (default: about a square)",
+                    checkpoint_help="as for `pokegan sample`: last (default), best or an epoch "
+                                    "number")
     p.add_argument("--reference", default=None, metavar="NPZ",
                    help="real features (default data/reference/<the model's dataset>.npz)")
     p.add_argument("--data", default="data/prepared",
