@@ -54,9 +54,11 @@ def test_results_table_matches_the_files_it_links():
         for column, key in RESULT_KEYS.items():
             assert _agrees(cells[column], data[key]), \
                 f"README results, {row[0]}, {column}: {cells[column]} but {path} has {data[key]}"
-    # every variant make run scores has its row
-    for metrics in sorted((ROOT / "metrics").glob("*.json")):
-        assert f"metrics/{metrics.name}" in linked, f"README's results table has no row for {metrics}"
+    # every variant make run scores has its row, and so has every finished study-scale run
+    for folder in ("metrics", "study/metrics"):
+        for metrics in sorted((ROOT / folder).glob("*.json")):
+            assert f"{folder}/{metrics.name}" in linked, \
+                f"README's results table has no row for {folder}/{metrics.name}"
 
 
 def _make_run_value(label: str, source: str, variant: str) -> float | None:
