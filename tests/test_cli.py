@@ -255,6 +255,32 @@ def test_reconstruct(at_repo, capsys):
     assert "needs an AEGAN" in capsys.readouterr().err
 
 
+def test_reconstruct_with_the_prior_adds_g_samples_and_the_encoded_spread(at_repo, capsys):
+    """--prior: a third row, G's images from the latents `pokegan sample --seed` draws, and the
+    spread of E's latents of every original against the prior."""
+    from pokegan.data.prepared import load_prepared
+    from pokegan.explore import load_aegan
+    from pokegan.models.sampling import sample
+
+    assert main(["reconstruct", "models/aegan", "-n", "3", "--prior", "-o", "r/prior.png"]) == 0
+    assert _size("r/prior.png") == (3 * CELL + 2, 3 * CELL + 2)
+    out = capsys.readouterr().out
+    assert "G(z) from the prior (bottom)" in out
+    spread = out.split("E(x) of ")[1]
+    n_originals = int(spread.split()[0])
+    assert n_originals == len(load_prepared("artwork", root=at_repo / "data/prepared",
+                                            originals_only=True)[0])
+    assert float(spread.split("median norm ")[1].split()[0]) > 0
+    assert 0 < float(spread.split("std ")[1].split()[0])
+    G, _, _ = load_aegan("models/aegan")
+    grid = np.asarray(Image.open(at_repo / "r/prior.png").convert("RGB"))
+    first = sample(G, 3, 0)[0].permute(1, 2, 0).numpy()
+    # the bottom row's first cell is `pokegan sample`'s first image (2 px grid padding)
+    assert np.array_equal(grid[2 * CELL + 2:3 * CELL, 2:CELL], first)
+    assert main(["reconstruct", "models/aegan", "--prior", "--curve", "r/c.csv"]) == 1
+    assert "--prior" in capsys.readouterr().err
+
+
 def test_reconstruct_curve(at_repo, capsys):
     """--curve: one row per checkpoint on the same seeded originals; the last checkpoint is the
     final model, so its row equals the grid's error on those images (computed the other way)."""

@@ -176,22 +176,33 @@ def cmd_interpolate(args) -> int:
 
 
 def cmd_reconstruct(args) -> int:
-    from pokegan.explore import GenerateError, reconstruction_curve, reconstruction_grid
+    from pokegan.explore import (GenerateError, encoded_spread, reconstruction_curve,
+                                 reconstruction_grid)
     from pokegan.grids import save_grid_png
 
+    if args.curve and args.prior:
+        raise CliError("--prior adds a row to the grid; it does not go with --curve")
     try:
         if args.curve:
             rows = reconstruction_curve(args.model, 750 if args.n is None else args.n, args.seed,
                                         args.data, args.dataset)
         else:
-            images, err = reconstruction_grid(args.model, 8 if args.n is None else args.n,
-                                              args.seed, args.data, args.dataset)
+            n = 8 if args.n is None else args.n
+            images, err = reconstruction_grid(args.model, n, args.seed, args.data, args.dataset,
+                                              prior=args.prior)
+            spread = encoded_spread(args.model, args.data, args.dataset) if args.prior else None
     except GenerateError as exc:
         raise CliError(str(exc)) from None
     if not args.curve:
-        out = save_grid_png(images, args.output, nrow=len(images) // 2)
-        print(f"wrote {out}: {len(images) // 2} real images (top) and G(E(x)) (bottom)")
+        out = save_grid_png(images, args.output, nrow=n)
+        rows = "real images (top), G(E(x))" + (", G(z) from the prior (bottom)" if args.prior
+                                                else " (bottom)")
+        print(f"wrote {out}: {n} {rows}")
         print(f"mean L1 error: {err:.4f} (pixels in [-1, 1]; {err * 127.5:.1f} in 0-255 units)")
+        if spread:
+            print(f"E(x) of {spread['images']} originals: median norm {spread['norm']:.2f} "
+                  f"(prior ~{spread['latent_dim'] ** 0.5:.2f}), median per-dimension std "
+                  f"{spread['std']:.3f} (prior 1)")
         return 0
     import pandas as pd
     from pokegan.files import atomic_path
@@ -336,6 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=None,
                    help="whose originals (default the model's training set; e.g. sprites: real "
                         "images an artwork model never saw)")
+    p.add_argument("--prior", action="store_true",
+                   help="add a row of G's samples from the prior N(0, I) (as `pokegan sample "
+                        "--seed` draws them) and print how E's latents of the originals spread "
+                        "against it")
     p.add_argument("--curve", metavar="CSV", default=None,
                    help="instead of the PNG: the mean L1 at every checkpoint, on the same images, "
                         "as CSV (epoch, images_seen, dataset, images, l1)")

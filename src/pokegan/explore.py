@@ -273,11 +273,13 @@ def reconstruct(G: nn.Module, E: nn.Module, real: torch.Tensor, chunk: int = 50
 
 
 def reconstruction_grid(model: str | Path, n: int = 8, seed: int = 0,
-                        prepared_root: str | Path = "data/prepared", dataset: str | None = None
-                        ) -> tuple[torch.Tensor, float]:
+                        prepared_root: str | Path = "data/prepared", dataset: str | None = None,
+                        prior: bool = False) -> tuple[torch.Tensor, float]:
     """(uint8 2n images: n real prepared originals then their G(E(x)), mean L1 in [-1, 1] units).
-    ``dataset``: whose originals (default the one the model trained on)."""
-    from pokegan.models.sampling import to_uint8
+    ``dataset``: whose originals (default the one the model trained on). ``prior``: a third row,
+    G's samples from ``seed``'s N(0, I) latents, the ones ``pokegan sample`` draws: an AEGAN can
+    decode E(x) well and the prior badly."""
+    from pokegan.models.sampling import sample, to_uint8
 
     if n < 1:
         raise GenerateError(f"-n must be >= 1, got {n}")
@@ -286,7 +288,22 @@ def reconstruction_grid(model: str | Path, n: int = 8, seed: int = 0,
                       prepared_root)
     real = real[_pick(len(real), n, seed)]
     rec, err = reconstruct(G, E, real)
-    return torch.cat([real, to_uint8(rec)]), err
+    rows = [real, to_uint8(rec)] + ([sample(G, n, seed)] if prior else [])
+    return torch.cat(rows), err
+
+
+def encoded_spread(model: str | Path, prepared_root: str | Path = "data/prepared",
+                   dataset: str | None = None, chunk: int = 50) -> dict:
+    """AEGAN: where E puts every original of ``dataset`` against the N(0, I) prior G samples
+    from: the median latent norm (the prior's is about the square root of the latent size) and
+    the median over dimensions of the encoded latents' std (the prior's is 1)."""
+    G, E, meta = load_aegan(model, "reconstruct")
+    real = _originals(dataset or meta.get("dataset") or "artwork", int(meta["image_size"]),
+                      prepared_root)
+    with torch.no_grad():
+        z = torch.cat([encode(E, real[i:i + chunk]).flatten(1) for i in range(0, len(real), chunk)])
+    return {"images": len(real), "latent_dim": z.shape[1], "norm": float(z.norm(dim=1).median()),
+            "std": float(z.std(0).median())}
 
 
 def reconstruction_curve(model: str | Path, n: int = 750, seed: int = 0,
