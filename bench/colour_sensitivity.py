@@ -65,11 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="which artworks, pairs and mixing weights")
     ap.add_argument("--data", default="data/prepared", help="prepared data folder")
     args = ap.parse_args(argv)
+    if args.n < 2:
+        ap.error("--n must be at least 2: each artwork is measured against another")
 
     from pokegan.data.prepared import load_prepared
     from pokegan.families.projected import ProjectedDiscriminator
     from pokegan.metrics.inception import load_feature_net
     from pokegan.models.efficientnet_lite import frozen_network
+    from pokegan.models.sampling import to_uint8
 
     images, _, _ = load_prepared("artwork", args.data, originals_only=True)
     g = torch.Generator().manual_seed(args.seed)
@@ -89,8 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     inception = load_feature_net()
 
     def pool3(batch: torch.Tensor) -> list[torch.Tensor]:
-        as_uint8 = ((batch + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
-        return [torch.from_numpy(inception.extract(as_uint8, desc=False))]
+        return [torch.from_numpy(inception.extract(to_uint8(batch), desc=False))]
 
     by_space = {"projected": sensitivity(projected, x, args.seed),
                 "inception": sensitivity(pool3, x, args.seed)}

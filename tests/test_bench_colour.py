@@ -48,3 +48,11 @@ def test_main_prints_a_row_per_map_and_for_inception(tmp_path, monkeypatch, caps
     assert len(rows) == 4 and "| Inception pool3 |" in out
     for row in rows:
         assert all(0 < float(v) < 5 for v in row.split("|")[2:-1])
+
+
+def test_one_artwork_is_refused_as_it_has_no_other_to_measure_against(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        colour.main(["--n", "1"])
+    assert "--n must be at least 2" in capsys.readouterr().err

@@ -176,8 +176,7 @@ def cmd_interpolate(args) -> int:
 
 
 def cmd_reconstruct(args) -> int:
-    from pokegan.explore import (GenerateError, encoded_spread, reconstruction_curve,
-                                 reconstruction_grid)
+    from pokegan.explore import GenerateError, reconstruction_curve, reconstruction_grid
     from pokegan.grids import save_grid_png
 
     if args.curve and args.prior:
@@ -188,16 +187,15 @@ def cmd_reconstruct(args) -> int:
                                         args.data, args.dataset)
         else:
             n = 8 if args.n is None else args.n
-            images, err = reconstruction_grid(args.model, n, args.seed, args.data, args.dataset,
-                                              prior=args.prior)
-            spread = encoded_spread(args.model, args.data, args.dataset) if args.prior else None
+            images, err, spread = reconstruction_grid(args.model, n, args.seed, args.data,
+                                                      args.dataset, prior=args.prior)
     except GenerateError as exc:
         raise CliError(str(exc)) from None
     if not args.curve:
         out = save_grid_png(images, args.output, nrow=n)
-        rows = "real images (top), G(E(x))" + (", G(z) from the prior (bottom)" if args.prior
-                                                else " (bottom)")
-        print(f"wrote {out}: {n} {rows}")
+        shown = "real images (top), G(E(x))" + (", G(z) from the prior (bottom)" if args.prior
+                                                 else " (bottom)")
+        print(f"wrote {out}: {n} {shown}")
         print(f"mean L1 error: {err:.4f} (pixels in [-1, 1]; {err * 127.5:.1f} in 0-255 units)")
         if spread:
             print(f"E(x) of {spread['images']} originals: median norm {spread['norm']:.2f} "

@@ -12,7 +12,8 @@
   :func:`pokegan.data.augment.resize`).
 * :func:`interpolation_strip` — AEGAN: encode each named image with E, decode the straight line
   between consecutive latents with G; one row: first original, the decoded frames, last original.
-* :func:`reconstruction_grid` — AEGAN: real prepared images above G(E(x)), and the mean L1 error.
+* :func:`reconstruction_grid` — AEGAN: real prepared images above G(E(x)), and the mean L1 error;
+  with ``prior``, G's samples from the prior below and :func:`encoded_spread` of the originals.
 * :func:`reconstruction_curve` — AEGAN: that error at every checkpoint, on the same images.
 * :func:`type_labels` — ``--type water`` → class indices for a type-conditional generator.
 
@@ -274,34 +275,32 @@ def reconstruct(G: nn.Module, E: nn.Module, real: torch.Tensor, chunk: int = 50
 
 def reconstruction_grid(model: str | Path, n: int = 8, seed: int = 0,
                         prepared_root: str | Path = "data/prepared", dataset: str | None = None,
-                        prior: bool = False) -> tuple[torch.Tensor, float]:
-    """(uint8 2n images: n real prepared originals then their G(E(x)), mean L1 in [-1, 1] units).
-    ``dataset``: whose originals (default the one the model trained on). ``prior``: a third row,
-    G's samples from ``seed``'s N(0, I) latents, the ones ``pokegan sample`` draws: an AEGAN can
-    decode E(x) well and the prior badly."""
+                        prior: bool = False) -> tuple[torch.Tensor, float, dict | None]:
+    """(uint8 2n images: n real prepared originals then their G(E(x)), mean L1 in [-1, 1] units,
+    None). ``dataset``: whose originals (default the one the model trained on). ``prior``: a
+    third row, G's samples from ``seed``'s N(0, I) latents, the ones ``pokegan sample`` draws,
+    and instead of None the :func:`encoded_spread` of every original: an AEGAN can decode E(x)
+    well and the prior badly."""
     from pokegan.models.sampling import sample, to_uint8
 
     if n < 1:
         raise GenerateError(f"-n must be >= 1, got {n}")
     G, E, meta = load_aegan(model, "reconstruct")
-    real = _originals(dataset or meta.get("dataset") or "artwork", int(meta["image_size"]),
-                      prepared_root)
-    real = real[_pick(len(real), n, seed)]
+    originals = _originals(dataset or meta.get("dataset") or "artwork", int(meta["image_size"]),
+                           prepared_root)
+    real = originals[_pick(len(originals), n, seed)]
     rec, err = reconstruct(G, E, real)
-    rows = [real, to_uint8(rec)] + ([sample(G, n, seed)] if prior else [])
-    return torch.cat(rows), err
+    if not prior:
+        return torch.cat([real, to_uint8(rec)]), err, None
+    return torch.cat([real, to_uint8(rec), sample(G, n, seed)]), err, encoded_spread(E, originals)
 
 
-def encoded_spread(model: str | Path, prepared_root: str | Path = "data/prepared",
-                   dataset: str | None = None, chunk: int = 50) -> dict:
-    """AEGAN: where E puts every original of ``dataset`` against the N(0, I) prior G samples
-    from: the median latent norm (the prior's is about the square root of the latent size) and
-    the median over dimensions of the encoded latents' std (the prior's is 1)."""
-    G, E, meta = load_aegan(model, "reconstruct")
-    real = _originals(dataset or meta.get("dataset") or "artwork", int(meta["image_size"]),
-                      prepared_root)
-    with torch.no_grad():
-        z = torch.cat([encode(E, real[i:i + chunk]).flatten(1) for i in range(0, len(real), chunk)])
+@torch.no_grad()
+def encoded_spread(E: nn.Module, real: torch.Tensor, chunk: int = 50) -> dict:
+    """AEGAN: where E puts uint8 ``real`` against the N(0, I) prior G samples from: the median
+    latent norm (the prior's is about the square root of the latent size) and the median over
+    dimensions of the encoded latents' std (the prior's is 1)."""
+    z = torch.cat([encode(E, real[i:i + chunk]).flatten(1) for i in range(0, len(real), chunk)])
     return {"images": len(real), "latent_dim": z.shape[1], "norm": float(z.norm(dim=1).median()),
             "std": float(z.std(0).median())}
 
