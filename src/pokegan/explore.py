@@ -336,35 +336,43 @@ def reconstruction_curve(model: str | Path, n: int = 750, seed: int = 0,
     return rows
 
 
-def nearest_artworks(G: nn.Module, meta: dict, n: int, seed: int = 0,
-                     reference: str | Path | None = None,
-                     prepared_root: str | Path = "data/prepared", net=None
-                     ) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
-    """``n`` seeded samples of ``G``, each followed by its nearest real image in Inception pool3
-    space (uint8, 2n images), the distances, and which samples the memorisation test calls
-    copies. The real images are the reference's (``data/reference/<dataset>.npz``, the set the
-    metrics compare against), found in the prepared data by their stored rows."""
+def reference_images(dataset: str, reference: str | Path | None = None,
+                     prepared_root: str | Path = "data/prepared", expect: dict | None = None):
+    """(uint8 images, :class:`~pokegan.metrics.features.Reference`): the real images the metrics
+    compare ``dataset``'s samples with — ``data/reference/<dataset>.npz`` (or ``reference``)
+    names their rows in the prepared data. ``expect``: fingerprint keys the reference must match."""
     from pokegan.data.prepared import PreparedDataMissing, load_prepared
-    from pokegan.metrics.evaluate import generated
     from pokegan.metrics.features import ReferenceError, load_reference, reference_path
-    from pokegan.metrics.inception import load_feature_net
-    from pokegan.metrics.memorisation import copy_flags, nearest
 
-    if n < 1:
-        raise GenerateError(f"-n must be >= 1, got {n}")
-    dataset = meta.get("dataset") or "artwork"
-    net = net or load_feature_net()
     try:
-        ref = load_reference(reference or reference_path(dataset),
-                             expect={"feature_net_sha1": net.sha1, "resize": net.resize})
+        ref = load_reference(reference or reference_path(dataset), expect=expect)
         real, _, _ = load_prepared(dataset, root=prepared_root)
     except (ReferenceError, PreparedDataMissing) as exc:
         raise GenerateError(str(exc)) from None
     if ref.rows is None or int(ref.rows.max()) >= len(real):
         raise GenerateError(f"{ref.path} does not name its images' rows in {prepared_root}/"
                             f"{dataset}; run `dvc repro reference`")
+    return real[torch.as_tensor(ref.rows)], ref
+
+
+def nearest_artworks(G: nn.Module, meta: dict, n: int, seed: int = 0,
+                     reference: str | Path | None = None,
+                     prepared_root: str | Path = "data/prepared", net=None
+                     ) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """``n`` seeded samples of ``G``, each followed by its nearest real image in Inception pool3
+    space (uint8, 2n images), the distances, and which samples the memorisation test calls
+    copies. The real images are :func:`reference_images`, the set the metrics compare against."""
+    from pokegan.metrics.evaluate import generated
+    from pokegan.metrics.inception import load_feature_net
+    from pokegan.metrics.memorisation import copy_flags, nearest
+
+    if n < 1:
+        raise GenerateError(f"-n must be >= 1, got {n}")
+    net = net or load_feature_net()
+    real, ref = reference_images(meta.get("dataset") or "artwork", reference, prepared_root,
+                                 expect={"feature_net_sha1": net.sha1, "resize": net.resize})
     fakes = generated(G, meta, n, seed)
     feats = net.extract(fakes, desc=False)
     index, dist = nearest(ref.feats, feats)
-    pairs = torch.stack([fakes, real[torch.as_tensor(ref.rows[index])]], 1).flatten(0, 1)
+    pairs = torch.stack([fakes, real[torch.as_tensor(index)]], 1).flatten(0, 1)
     return pairs, dist, copy_flags(ref.feats, feats)
