@@ -130,12 +130,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.csv:
         out = Path(args.csv)
         tmp = out.with_name(out.name + ".tmp")
-        with tmp.open("w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["model", "cycles_per_px", "log2_ratio"])
-            w.writerows((model, f"{freq:.5f}", f"{ratio:.4f}")
-                        for model, _, _, r in rows for freq, ratio in r["curve"])
-        tmp.replace(out)
+        try:
+            with tmp.open("w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(["model", "cycles_per_px", "log2_ratio"])
+                w.writerows((model, f"{freq:.5f}", f"{ratio:.4f}")
+                            for model, _, _, r in rows for freq, ratio in r["curve"])
+            tmp.replace(out)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            print(f"spectrum: cannot write {out}: {exc}", file=sys.stderr)
+            return 1
         print(f"wrote {out}")
     return 0
 

@@ -86,3 +86,12 @@ def test_main_names_a_missing_model(tmp_path, monkeypatch, capsys):
     referenced_project(tmp_path, monkeypatch)
     assert spectrum.main(["models/nothing", "--samples", "4"]) == 1
     assert "models/nothing" in capsys.readouterr().err
+
+
+def test_an_unwritable_csv_is_named_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    from fixtures.project import referenced_project
+
+    referenced_project(tmp_path, monkeypatch)
+    out = tmp_path / "no such folder" / "s.csv"
+    assert spectrum.main(["models/tiny", "--samples", "4", "--csv", str(out)]) == 1
+    assert "cannot write" in capsys.readouterr().err and not out.parent.exists()
