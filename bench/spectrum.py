@@ -43,26 +43,20 @@ def radial_power(images: torch.Tensor, batch: int = 256) -> tuple[torch.Tensor, 
     one value per ring of integer radius 1..S/2 of the centred 2-D spectrum out."""
     side = images.shape[-1]
     window = torch.outer(*(torch.hann_window(side, periodic=False, dtype=torch.float64),) * 2)
-    freq = torch.fft.fftfreq(side, dtype=torch.float64)
-    ring = torch.sqrt(freq.view(-1, 1) ** 2 + freq.view(1, -1) ** 2).mul(side).round().long()
-    rings = torch.arange(1, side // 2 + 1)
-    total = torch.zeros(len(rings), dtype=torch.float64)
+    power = torch.zeros(side, side, dtype=torch.float64)
     for start in range(0, len(images), batch):
         x = luma(images[start:start + batch])
         x = (x - x.mean((1, 2), keepdim=True)) * window
-        power = torch.fft.fft2(x).abs().square().sum(0)
-        total += torch.stack([power[ring == r].mean() for r in rings])
-    return rings.double() / side, total / len(images)
+        power += torch.fft.fft2(x).abs().square().sum(0)
+    freq = torch.fft.fftfreq(side, dtype=torch.float64)
+    ring = torch.sqrt(freq.view(-1, 1) ** 2 + freq.view(1, -1) ** 2).mul(side).round().long()
+    rings = torch.arange(1, side // 2 + 1)
+    return rings.double() / side, torch.stack([power[ring == r].mean() for r in rings]) / len(images)
 
 
-def compare(fake: torch.Tensor, real: torch.Tensor) -> dict:
-    """Band log2 power ratios (fake over real) and the mean |log2 ratio| of two image sets of
-    one size; ``curve``: (frequency, log2 ratio) per ring."""
-    if fake.shape[1:] != real.shape[1:]:
-        raise ValueError(f"samples are {tuple(fake.shape[1:])}, real images "
-                         f"{tuple(real.shape[1:])}: compare images of one size")
-    freq, p_fake = radial_power(fake)
-    _, p_real = radial_power(real)
+def log_ratios(freq: torch.Tensor, p_fake: torch.Tensor, p_real: torch.Tensor) -> dict:
+    """Band log2 power ratios (fake over real) and the mean |log2 ratio| of two
+    :func:`radial_power` spectra; ``curve``: (frequency, log2 ratio) per ring."""
     bands = []
     for low, high in BANDS:
         inside = (freq > low) & (freq <= high)
@@ -70,6 +64,20 @@ def compare(fake: torch.Tensor, real: torch.Tensor) -> dict:
     ratio = torch.log2(p_fake / p_real)
     return {"bands": bands, "distance": float(ratio.abs().mean()),
             "curve": list(zip(freq.tolist(), ratio.tolist()))}
+
+
+def same_size(fake: torch.Tensor, real: torch.Tensor) -> None:
+    """Spectra compare ring by ring, so both sets must have one image size."""
+    if fake.shape[1:] != real.shape[1:]:
+        raise ValueError(f"samples are {tuple(fake.shape[1:])}, real images "
+                         f"{tuple(real.shape[1:])}: compare images of one size")
+
+
+def compare(fake: torch.Tensor, real: torch.Tensor) -> dict:
+    """:func:`log_ratios` of two image sets of one size."""
+    same_size(fake, real)
+    freq, p_fake = radial_power(fake)
+    return log_ratios(freq, p_fake, radial_power(real)[1])
 
 
 def real_halves(real: torch.Tensor, seed: int) -> dict:
@@ -102,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     from pokegan.metrics.features import reference_path
     from pokegan.models.io import ModelFileError, generator_file, load_generator
 
-    rows, real_sets = [], {}
+    rows, real_sets, real_power = [], {}, {}     # per dataset: its real images, their spectrum
     for model in args.models:
         try:
             G, meta = load_generator(generator_file(model, args.checkpoint))
@@ -110,9 +118,12 @@ def main(argv: list[str] | None = None) -> int:
             if dataset not in real_sets:
                 real_sets[dataset], _ = reference_images(
                     dataset, reference_path(dataset, args.reference_dir), args.data)
+                real_power[dataset] = radial_power(real_sets[dataset])[1]
                 rows.append((f"real halves ({dataset})", dataset, None,
                              real_halves(real_sets[dataset], args.seed)))
-            result = compare(generated(G, meta, args.samples, args.seed), real_sets[dataset])
+            fake = generated(G, meta, args.samples, args.seed)
+            same_size(fake, real_sets[dataset])
+            result = log_ratios(*radial_power(fake), real_power[dataset])
         except (ModelFileError, GenerateError, ValueError) as exc:
             print(f"spectrum: {model}: {exc}", file=sys.stderr)
             return 1
