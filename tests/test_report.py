@@ -55,6 +55,21 @@ def test_report_body(tmp_path):
     assert "generator.pt" in body and "--checkpoint best" in body   # which checkpoint rows score
 
 
+def test_report_says_whose_training_minutes_are_one_leg(tmp_path):
+    """run.json times the last leg of a resumed run, so its minutes undercount the run."""
+    for name, record in (("long", {"seconds": 60, "resumed_from_epoch": 60}),
+                         ("short", {"seconds": 30, "resumed_from_epoch": 0})):
+        (tmp_path / "plots/train" / name).mkdir(parents=True)
+        (tmp_path / "plots/train" / name / "run.json").write_text(json.dumps(record))
+    resumed = build.resumed_runs(["long", "short", "never_trained"], tmp_path)
+    assert resumed == {"long": 60}
+    minutes = build.recorded_minutes(["long", "short"], tmp_path)
+    metrics = _metrics(tmp_path)
+    body = report_markdown(metrics, {}, minutes, "test CPU", resumed=resumed)
+    assert "1.5 min" in body and "last leg only (long from epoch 60)" in body
+    assert "last leg" not in report_markdown(metrics, {}, minutes, "test CPU")
+
+
 def test_report_stage_writes_only_its_declared_outputs():
     """The stage once spliced its table into README.md, an output it did not declare."""
     import yaml

@@ -39,6 +39,19 @@ def recorded_minutes(variants: list[str], root: Path = Path(".")) -> dict[str, f
     return {k: v for k, v in minutes.items() if v > 0}
 
 
+def resumed_runs(variants: list[str], root: Path = Path(".")) -> dict[str, int]:
+    """The epoch each resumed run restarted from: its run.json times only that last leg, so
+    the report says whose minutes are partial."""
+    out = {}
+    for name in variants:
+        path = root / "plots/train" / name / "run.json"
+        if path.exists():
+            epoch = json.loads(path.read_text()).get("resumed_from_epoch") or 0
+            if epoch:
+                out[name] = epoch
+    return out
+
+
 def _listing(words: list[str]) -> str:
     """'a, b and c'"""
     return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
@@ -83,7 +96,8 @@ def build_report(cfg: Config, root: str | Path = ".", log=print) -> Path:
         if frames:
             figs[f"{v}: the fixed-latent grid over {len(frames)} epochs"] = f"report/progress_{v}.gif"
 
-    body = report_markdown(metrics, figs, recorded_minutes(variants, root), machine_description())
+    body = report_markdown(metrics, figs, recorded_minutes(variants, root), machine_description(),
+                           resumed=resumed_runs(variants, root))
     write_text(root / REPORT, "# pokegan report\n\n" + body + "\n")
     log(f"report: {len(variants)} variants -> {REPORT}")
     return root / REPORT

@@ -20,15 +20,21 @@ def machine_description() -> str:
 
 
 def report_markdown(metrics: dict[str, dict], figures: dict[str, str], minutes: dict[str, float],
-                    machine: str, image_prefix: str = "") -> str:
+                    machine: str, image_prefix: str = "",
+                    resumed: dict[str, int] | None = None) -> str:
     """The report body. ``figures`` maps a caption to an image path relative to the report;
-    ``minutes`` maps a stage to the minutes its outputs recorded."""
+    ``minutes`` maps a stage to the minutes its outputs recorded; ``resumed`` maps a run
+    resumed from a checkpoint to the epoch it resumed from (its training minutes are the last
+    leg's only)."""
     total = sum(minutes.values())
+    partial = "; ".join(f"{name} from epoch {epoch}" for name, epoch in (resumed or {}).items())
     lines = [
         "## Results",
         "",
         f"Measured on {machine}; recorded stage time {total:.1f} min "
-        f"({', '.join(f'{k} {v:.1f}' for k, v in minutes.items())}).",
+        f"({', '.join(f'{k} {v:.1f}' for k, v in minutes.items())})"
+        + (f". Runs resumed from a checkpoint record their last leg only ({partial})." if partial
+           else "."),
         "",
         metrics_table(metrics),
         "",

@@ -8,6 +8,7 @@ from pathlib import Path
 # resize): shown for orientation only, never compared number for number.
 STUDY = {
     "dcgan_artwork": {"name": "DCGAN819", "fid": "~240", "is": "~2.8"},
+    "dcgan_artwork_seed1": {"name": "DCGAN819", "fid": "~240", "is": "~2.8"},   # another seed
     "dcgan_sprites": {"name": "DCGAN14000", "fid": "~210", "is": ""},
     "aegan_artwork": {"name": "AEGAN", "fid": "~185 (min)", "is": ""},
 }
