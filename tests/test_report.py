@@ -210,3 +210,18 @@ def test_training_log_reader(tmp_path):
     assert list(log["g_loss"]) == [0.7, 0.9]
     figures.losses_figure({"v": log}, tmp_path / "losses.png")
     assert (tmp_path / "losses.png").stat().st_size > 1000
+
+
+def test_progress_gif_of_a_long_run_keeps_spaced_frames_first_and_last(tmp_path):
+    frames = []
+    for epoch in range(30):
+        path = tmp_path / f"grid_{epoch:04d}.png"
+        Image.new("RGB", (8, 8), (epoch * 8, 0, 0)).save(path)
+        frames.append(path)
+    figures.progress_gif(frames, tmp_path / "p.gif", max_frames=5)
+    gif = Image.open(tmp_path / "p.gif")
+    reds = []
+    for i in range(gif.n_frames):
+        gif.seek(i)
+        reds.append(gif.convert("RGB").getpixel((0, 0))[0])
+    assert reds == [0, 56, 112, 176, 232]      # epochs 0, 7, 14, 22, 29

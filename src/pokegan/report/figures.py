@@ -127,14 +127,18 @@ def side_by_side(real: torch.Tensor, samples: dict[str, torch.Tensor], out: Path
 
 
 def progress_gif(frames: list[Path], out: Path, ms_per_frame: int = 400, *,
-                 tile_px: int | None = None, tiles: int = 4, pad: int = GRID_PAD) -> None:
+                 tile_px: int | None = None, tiles: int = 4, pad: int = GRID_PAD,
+                 max_frames: int = 24) -> None:
     """The study's 'video of progress': the fixed-latent grid of every epoch as one GIF.
 
     With ``tile_px`` (the image size of a grid made with ``pad`` px padding) only the top-left
     ``tiles``×``tiles`` images are kept: the whole 8×8 grid over every epoch made ~2 MB per
-    variant, rewritten into git history by every run."""
+    variant, rewritten into git history by every run. A longer run keeps ``max_frames`` evenly
+    spaced epochs, the first and last among them: 150-200 epochs made ~10 MB per GIF."""
     if not frames:
         return
+    if len(frames) > max_frames:
+        frames = [frames[round(i * (len(frames) - 1) / (max_frames - 1))] for i in range(max_frames)]
     images = [Image.open(p).convert("RGB") for p in frames]
     if tile_px:
         images = [grid_corner(im, tile_px, tiles, pad) for im in images]
