@@ -24,12 +24,11 @@ import sys
 from collections.abc import Callable
 
 import torch
-
-GREY = (0.299, 0.587, 0.114)   # ITU-R BT.601 luma
+from spectrum import LUMA      # bench/ is on the path when a script here runs
 
 TRANSFORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "channel swap": lambda x: x[:, [2, 0, 1]],
-    "greyscale": lambda x: (x * torch.tensor(GREY, dtype=x.dtype).view(1, 3, 1, 1))
+    "greyscale": lambda x: (x * torch.tensor(LUMA, dtype=x.dtype).view(1, 3, 1, 1))
     .sum(1, keepdim=True).expand_as(x),
     "mirror": lambda x: x.flip(-1),
 }

@@ -1,12 +1,14 @@
 """bench/colour_sensitivity.py: how far a palette change moves an image's features, on hand-made
 feature functions and on a tiny prepared set through the real projected D's frozen network."""
 import importlib.util
+import sys
 from pathlib import Path
 
 import torch
 
-_spec = importlib.util.spec_from_file_location(
-    "colour_sensitivity", Path(__file__).resolve().parents[1] / "bench" / "colour_sensitivity.py")
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.append(str(BENCH))                    # as `python bench/colour_sensitivity.py` has it
+_spec = importlib.util.spec_from_file_location("colour_sensitivity", BENCH / "colour_sensitivity.py")
 colour = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(colour)
 
