@@ -57,3 +57,34 @@ def test_a_stopped_run_is_estimated_by_what_is_left(tmp_path, monkeypatch):
     assert "resumes after epoch 2" in work.what
     other = config.parse({**raw, "lr": 0.001})                      # another run: from scratch
     assert plan.plan(other, ["train@a"])[0].seconds == pytest.approx(5 * per_epoch / 10.0)
+
+
+def test_forced_bf16_on_a_cpu_that_emulates_it_names_the_fp32_override(monkeypatch):
+    """A variant that forces bf16 still plans at the rate timed here, but on a CPU without
+    native bf16 the plan warns and names the override; auto and fp32 variants, and CPUs with
+    native bf16, get no warning."""
+    monkeypatch.setattr(plan, "family_rate", lambda v, d, p: 10.0)
+    cfg = config.parse({"epochs": 1, "device": "cpu",
+                        "variants": {"forced": {"model": "dcgan", "dataset": "artwork", "precision": "bf16"},
+                                     "auto": {"model": "dcgan", "dataset": "artwork"},
+                                     "fp32": {"model": "dcgan", "dataset": "artwork", "precision": "fp32"}}})
+    stale = ["train@forced", "train@auto", "train@fp32"]
+    monkeypatch.setattr(plan, "cpu_supports_bf16", lambda: False)
+    monkeypatch.setattr("pokegan.ops.device.cpu_supports_bf16", lambda: False)   # what auto resolves by
+    warned = {w.stage: w.warning for w in plan.plan(cfg, stale)}
+    assert "dvc exp run -S variants.forced.precision=fp32 evaluate@forced" in warned["train@forced"]
+    assert "emulated" in warned["train@forced"]
+    assert warned["train@auto"] == warned["train@fp32"] == ""
+    monkeypatch.setattr(plan, "cpu_supports_bf16", lambda: True)
+    assert all(w.warning == "" for w in plan.plan(cfg, stale))
+
+
+def test_the_warning_is_printed_under_its_stage(monkeypatch, capsys):
+    monkeypatch.setattr(plan, "stale_stages", lambda: ["train@forced"])
+    monkeypatch.setattr(plan, "plan", lambda cfg, stale: [
+        plan.Work("train@forced", "10 images", 60.0, "bf16 is emulated on this CPU")])
+    monkeypatch.setattr(plan.config, "load", lambda: config.parse({"device": "cpu"}))
+    assert plan.main() == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "train@forced" in line)
+    assert "warning: bf16 is emulated on this CPU" in lines[at + 1]

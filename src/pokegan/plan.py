@@ -21,7 +21,7 @@ from typing import Iterator
 import torch
 
 from pokegan import config, families
-from pokegan.ops.device import resolve_device, resolve_precision
+from pokegan.ops.device import cpu_supports_bf16, resolve_device, resolve_precision
 
 PROBE_STEPS = 2          # timed steps per family (after one warm-up step)
 PROBE_IMAGES = 8         # images through the feature network for its rate
@@ -34,6 +34,7 @@ class Work:
     stage: str
     what: str
     seconds: float
+    warning: str = ""     # printed under the stage's line
 
 
 def stale_stages() -> list[str] | None:
@@ -77,6 +78,16 @@ def resumes_after(name: str, variant: config.TrainConfig, data_fingerprint: str 
     roles = families.get(variant.model).lrs(variant).keys()     # one optimiser per network
     ckpt, _ = find_resume(model_dir, fp, parts, roles, variant.epochs, log=lambda m: None)
     return ckpt["epoch"] if ckpt is not None else 0
+
+
+def emulated_bf16_warning(name: str, precision: str, device: torch.device) -> str:
+    """What to do when a variant forces bf16 on a CPU that emulates it: the run still trains,
+    at the emulated rate timed above, and fp32 would be faster. Another precision is another run
+    (other weights), so the plan names the override instead of switching by itself."""
+    if precision != "bf16" or device.type != "cpu" or cpu_supports_bf16():
+        return ""
+    return ("bf16 is emulated on this CPU (no native bf16), slower than fp32; fp32 is another run: "
+            f"dvc exp run -S variants.{name}.precision=fp32 evaluate@{name}")
 
 
 def family_rate(cfg: config.TrainConfig, device: torch.device, precision: str, *,
@@ -145,7 +156,8 @@ def plan(cfg: config.Config, stale: list[str] | None) -> list[Work]:
             shown = (v.epochs - done) * (n // v.batch_size) * v.batch_size
             work.append(Work(f"train@{name}", f"{shown} images ({v.model}, {precision}, "
                              f"{rates[key]:.0f} img/s" + (f"; resumes after epoch {done}" if done
-                                                           else "") + ")", shown / rates[key]))
+                                                           else "") + ")", shown / rates[key],
+                             emulated_bf16_warning(name, precision, device)))
         if due(f"evaluate@{name}"):
             ckpts = math.ceil(v.epochs / v.checkpoint_every)
             n = ckpts * cfg.eval.samples_curve + max(cfg.eval.samples - cfg.eval.samples_curve, 0)
@@ -166,6 +178,8 @@ def main() -> int:
     work = plan(cfg, stale)
     for w in work:
         print(f"  {w.stage:32s} {w.seconds / 60:6.1f} min   {w.what}")
+        if w.warning:
+            print(f"  {'':32s} warning: {w.warning}")
     total = sum(w.seconds + STAGE_OVERHEAD_S for w in work)
     print(f"  {'total (with ~15 s a stage to start;':32s} {total / 60:6.1f} min   "
           "+ download/group/augment/report)")
