@@ -303,3 +303,24 @@ def test_reconstruct_curve(at_repo, capsys):
     assert "sprites" in capsys.readouterr().err and not (at_repo / "r/c.csv").exists()
     assert main(["reconstruct", "models/dcgan", "--curve", "r/c.csv"]) == 1
     assert "needs an AEGAN" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- info
+def test_info_reads_as_facts_and_json_keeps_every_hash(at_repo, capsys):
+    """The human view nests the record, rounds floats and counts the fingerprint's code hashes
+    instead of printing them; --json is the record itself, hashes included."""
+    import json
+    assert main(["info", "models/dcgan", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    code = record["fingerprint_parts"]["code"]
+    assert len(code) > 3
+    assert main(["info", "models/dcgan"]) == 0
+    out = capsys.readouterr().out
+    assert f"  code: {len(code)} files, sha256 each (--json lists them)" in out.splitlines()
+    assert not any(h in out for h in code.values())
+    assert f"epochs: {record['epochs']}" in out.splitlines()
+    assert "  params:" in out.splitlines() and "    model: dcgan" in out.splitlines()
+    d_loss = record["final"]["d_loss"]
+    assert f"  d_loss: {d_loss:.4g}" in out.splitlines() and repr(d_loss) not in out
+    generator_hash = record["files"]["generator.pt"]
+    assert f"  generator.pt: {generator_hash}" in out.splitlines()   # a short map stays whole

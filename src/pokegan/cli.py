@@ -242,15 +242,27 @@ def cmd_info(args) -> int:
     if args.json:
         print(json.dumps(info, indent=2, sort_keys=True))
         return 0
-    for key in sorted(info):
-        value = info[key]
-        if isinstance(value, dict):
-            print(f"{key}:")
-            for k in sorted(value):
-                print(f"  {k}: {value[k]}")
-        else:
-            print(f"{key}: {value}")
+    print("\n".join(_readable(info)))
     return 0
+
+
+def _readable(record: dict, indent: str = "") -> list[str]:
+    """A record as indented ``key: value`` lines for a person: floats to 4 significant digits,
+    and a long map of files to their sha256 (the fingerprint's code) as a count, since a wall
+    of hashes hides the facts; ``--json`` keeps every value as written."""
+    lines = []
+    for key in sorted(record):
+        value = record[key]
+        if isinstance(value, dict) and len(value) > 3 and all(
+                isinstance(h, str) and len(h) == 64 for h in value.values()):
+            lines.append(f"{indent}{key}: {len(value)} files, sha256 each (--json lists them)")
+        elif isinstance(value, dict):
+            lines += [f"{indent}{key}:"] + _readable(value, indent + "  ")
+        elif isinstance(value, float):
+            lines.append(f"{indent}{key}: {value:.4g}")
+        else:
+            lines.append(f"{indent}{key}: {value}")
+    return lines
 
 
 def _generator_args(p: argparse.ArgumentParser, *, n: int, output: str, output_help: str,
